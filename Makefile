@@ -1,0 +1,30 @@
+# make test: everything CI runs. make lint: static checks only. make bench: the numbers in BENCHMARKS.md.
+GO ?= go
+STATICCHECK_VERSION := v0.8.2
+export GOFLAGS := -mod=mod
+
+.PHONY: test lint services bench fuzz unit
+
+test: services lint unit fuzz
+
+services:
+	@bash scripts/services.sh
+
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	@bash scripts/stdlib-only.sh
+
+unit:
+	$(GO) test -race -count=1 -timeout 10m ./...
+
+# Each fuzz target for a few seconds: enough to catch a regression in the
+# parsers, bounded so CI stays fast. The corpus under testdata/ runs in unit too.
+FUZZTIME ?= 5s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseToken$$' -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRecord$$' -fuzztime $(FUZZTIME) .
+
+bench:
+	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count 5 ./... | tee bench.out

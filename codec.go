@@ -1,0 +1,206 @@
+package session
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// The record encoding is a compact binary layout shared by the stores that
+// keep a record as one blob:
+//
+//	byte     format (1)
+//	uvarint  Version
+//	varint   Created, LastActive, AuthTime, IdleDeadline, AbsoluteDeadline (Unix ns; 0 = zero time)
+//	byte     flags (bit 0: Persistent)
+//	string   Subject, ClientAddr, UserAgent, RenewedTo (uvarint length + bytes)
+//	uvarint  number of values, then for each: string key, string data
+//
+// Binary rather than JSON because it is decoded on every request; the values
+// inside stay JSON, so tools can still show them.
+const recordFormat = 1
+
+var errCorrupt = errors.New("session: corrupt record")
+
+// EncodeRecord appends the encoding of r (all but its ID) to dst.
+func EncodeRecord(dst []byte, r *Record) []byte {
+	dst = append(dst, recordFormat)
+	dst = binary.AppendUvarint(dst, r.Version)
+	for _, t := range [...]time.Time{r.Created, r.LastActive, r.AuthTime, r.IdleDeadline, r.AbsoluteDeadline} {
+		dst = binary.AppendVarint(dst, unixNano(t))
+	}
+	var flags byte
+	if r.Persistent {
+		flags |= 1
+	}
+	dst = append(dst, flags)
+	for _, s := range [...]string{r.Subject, r.ClientAddr, r.UserAgent, r.RenewedTo} {
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+		dst = append(dst, s...)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(r.Values)))
+	for _, v := range r.Values {
+		dst = binary.AppendUvarint(dst, uint64(len(v.Key)))
+		dst = append(dst, v.Key...)
+		dst = binary.AppendUvarint(dst, uint64(len(v.Data)))
+		dst = append(dst, v.Data...)
+	}
+	return dst
+}
+
+// DecodeRecord decodes a record encoded by EncodeRecord and gives it the ID
+// id. The record's values share memory with b, which must not be modified
+// afterwards. A malformed encoding returns an error, never a panic.
+func DecodeRecord(id string, b []byte) (*Record, error) {
+	d := decoder{b: b}
+	if d.byte() != recordFormat {
+		return nil, fmt.Errorf("%w: unknown format", errCorrupt)
+	}
+	// One allocation holds the record and the values of a typical session.
+	type recordWithValues struct {
+		Record
+		inline [4]Value
+	}
+	rv := new(recordWithValues)
+	r := &rv.Record
+	r.ID = id
+	r.Version = d.uvarint()
+	r.Created = d.time()
+	r.LastActive = d.time()
+	r.AuthTime = d.time()
+	r.IdleDeadline = d.time()
+	r.AbsoluteDeadline = d.time()
+	r.Persistent = d.byte()&1 != 0
+	// The strings of a record come from one string conversion of the rest of
+	// the buffer, sliced; it costs one allocation instead of one per string.
+	d.str = string(d.b[d.off:])
+	d.base = d.off
+	r.Subject = d.string()
+	r.ClientAddr = d.string()
+	r.UserAgent = d.string()
+	r.RenewedTo = d.string()
+	n := d.uvarint()
+	if d.err == nil && n > uint64(len(d.b)-d.off)/2 {
+		d.err = errCorrupt // each value takes at least two bytes
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	if n <= uint64(len(rv.inline)) {
+		r.Values = rv.inline[:n:n]
+	} else {
+		r.Values = make([]Value, n)
+	}
+	for i := range r.Values {
+		r.Values[i].Key = d.string()
+		r.Values[i].Data = d.bytes()
+		if d.err == nil && i > 0 && r.Values[i-1].Key >= r.Values[i].Key {
+			d.err = fmt.Errorf("%w: keys out of order", errCorrupt)
+		}
+	}
+	if d.err == nil && d.off != len(d.b) {
+		d.err = fmt.Errorf("%w: trailing bytes", errCorrupt)
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return r, nil
+}
+
+type decoder struct {
+	b    []byte
+	off  int
+	str  string // b[base:] as a string
+	base int
+	err  error
+}
+
+func (d *decoder) byte() byte {
+	if d.err != nil || d.off >= len(d.b) {
+		d.fail()
+		return 0
+	}
+	c := d.b[d.off]
+	d.off++
+	return c
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b[d.off:])
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.off += n
+	return v
+}
+
+func (d *decoder) time() time.Time {
+	if d.err != nil {
+		return time.Time{}
+	}
+	v, n := binary.Varint(d.b[d.off:])
+	if n <= 0 {
+		d.fail()
+		return time.Time{}
+	}
+	d.off += n
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, v).UTC()
+}
+
+func (d *decoder) span() (int, int) {
+	n := d.uvarint()
+	if d.err != nil {
+		return 0, 0
+	}
+	if n > uint64(len(d.b)-d.off) {
+		d.fail()
+		return 0, 0
+	}
+	start := d.off
+	d.off += int(n)
+	return start, d.off
+}
+
+func (d *decoder) string() string {
+	i, j := d.span()
+	if d.err != nil {
+		return ""
+	}
+	return d.str[i-d.base : j-d.base]
+}
+
+func (d *decoder) bytes() []byte {
+	i, j := d.span()
+	if d.err != nil {
+		return nil
+	}
+	return d.b[i:j:j]
+}
+
+func (d *decoder) fail() {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: truncated", errCorrupt)
+	}
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// encodeValue and decodeValue are the value codec: JSON, so values need no
+// registration, are readable by sessionctl and by other languages.
+func encodeValue(v any) ([]byte, error) { return json.Marshal(v) }
+
+func decodeValue(data []byte, v any) error { return json.Unmarshal(data, v) }

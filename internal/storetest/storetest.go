@@ -1,0 +1,522 @@
+// Package storetest is the conformance suite every session store must pass,
+// in the shape of testing/slogtest: a store package calls Run from its tests
+// with a function that opens a fresh store.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session"
+)
+
+// NewStore opens a fresh store for one test. The store must read the time
+// from now (for expiry) instead of the wall clock; the suite moves now
+// forward to test expiry without sleeping. Clean-up belongs in t.Cleanup.
+type NewStore func(t *testing.T, now func() time.Time) session.Store
+
+// Clock is a manual clock, safe for concurrent use.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a clock set to the wall clock's current millisecond, so
+// that stores whose server expires keys on its own clock agree with it.
+func NewClock() *Clock { return &Clock{now: time.Now().Truncate(time.Millisecond)} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// Run runs the whole suite, each case in a subtest with a fresh store.
+func Run(t *testing.T, newStore NewStore) {
+	cases := []struct {
+		name string
+		run  func(t *testing.T, h *harness)
+	}{
+		{"RoundTrip", testRoundTrip},
+		{"LoadMissing", testLoadMissing},
+		{"CreateOnlyIfAbsent", testCreateOnlyIfAbsent},
+		{"CompareAndSwap", testCompareAndSwap},
+		{"CommitToAbsentNeverCreates", testCommitToAbsent},
+		{"NoResurrectionAfterDelete", testNoResurrection},
+		{"Values", testValues},
+		{"Tombstone", testTombstone},
+		{"Expiry", testExpiry},
+		{"Touch", testTouch},
+		{"SubjectIndex", testSubjectIndex},
+		{"IterateAndCount", testIterateAndCount},
+		{"ParallelWriters", testParallelWriters},
+		{"Close", testClose},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			clock := NewClock()
+			h := &harness{t: t, clock: clock, store: newStore(t, clock.Now), ctx: context.Background()}
+			c.run(t, h)
+		})
+	}
+}
+
+type harness struct {
+	t     *testing.T
+	clock *Clock
+	store session.Store
+	ctx   context.Context
+}
+
+// NewID returns a random store ID.
+func NewID() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// record returns a fresh version-1 record that lives for an hour.
+func (h *harness) record() *session.Record {
+	now := h.clock.Now()
+	return &session.Record{
+		ID:               NewID(),
+		Version:          1,
+		Created:          now,
+		LastActive:       now,
+		IdleDeadline:     now.Add(time.Hour),
+		AbsoluteDeadline: now.Add(24 * time.Hour),
+		ClientAddr:       "192.0.2.1",
+		UserAgent:        "storetest/1.0",
+		Values:           []session.Value{{Key: "a", Data: []byte(`"x"`)}},
+	}
+}
+
+func (h *harness) commit(rec *session.Record, expected uint64) {
+	h.t.Helper()
+	if err := h.store.Commit(h.ctx, rec, expected); err != nil {
+		h.t.Fatalf("Commit(version %d, expected %d): %v", rec.Version, expected, err)
+	}
+}
+
+func (h *harness) load(id string) *session.Record {
+	h.t.Helper()
+	rec, err := h.store.Load(h.ctx, id)
+	if err != nil {
+		h.t.Fatalf("Load: %v", err)
+	}
+	return rec
+}
+
+func (h *harness) wantNotFound(id, why string) {
+	h.t.Helper()
+	rec, err := h.store.Load(h.ctx, id)
+	if !errors.Is(err, session.ErrNotFound) {
+		h.t.Fatalf("%s: Load = %+v, %v; want ErrNotFound", why, rec, err)
+	}
+}
+
+// next returns a copy of rec as the following version, as the manager makes it.
+func next(rec *session.Record) *session.Record {
+	c := *rec
+	c.Version++
+	c.Values = append([]session.Value(nil), rec.Values...)
+	return &c
+}
+
+func sameRecord(t *testing.T, got, want *session.Record) {
+	t.Helper()
+	// Stores may keep times with less precision than a nanosecond; a
+	// millisecond is the coarsest the library accepts.
+	norm := func(r *session.Record) session.Record {
+		c := *r
+		for _, p := range []*time.Time{&c.Created, &c.LastActive, &c.AuthTime, &c.IdleDeadline, &c.AbsoluteDeadline} {
+			if !p.IsZero() {
+				*p = p.Truncate(time.Millisecond).UTC()
+			}
+		}
+		if len(c.Values) == 0 {
+			c.Values = nil
+		}
+		c.Values = append([]session.Value(nil), c.Values...)
+		for i := range c.Values {
+			if len(c.Values[i].Data) == 0 {
+				c.Values[i].Data = nil
+			}
+		}
+		return c
+	}
+	g, w := norm(got), norm(want)
+	if !reflect.DeepEqual(g, w) {
+		t.Fatalf("record mismatch\n got: %+v\nwant: %+v", g, w)
+	}
+}
+
+func testRoundTrip(t *testing.T, h *harness) {
+	rec := h.record()
+	rec.Subject = "user-" + NewID()[:8]
+	rec.AuthTime = h.clock.Now()
+	rec.Persistent = true
+	h.commit(rec, 0)
+	sameRecord(t, h.load(rec.ID), rec)
+}
+
+func testLoadMissing(t *testing.T, h *harness) {
+	h.wantNotFound(NewID(), "never stored")
+}
+
+func testCreateOnlyIfAbsent(t *testing.T, h *harness) {
+	rec := h.record()
+	h.commit(rec, 0)
+	other := h.record()
+	other.ID = rec.ID
+	other.Values = []session.Value{{Key: "a", Data: []byte(`"overwritten"`)}}
+	if err := h.store.Commit(h.ctx, other, 0); !errors.Is(err, session.ErrConflict) {
+		t.Fatalf("second create of the same ID = %v; want ErrConflict", err)
+	}
+	sameRecord(t, h.load(rec.ID), rec)
+}
+
+func testCompareAndSwap(t *testing.T, h *harness) {
+	v1 := h.record()
+	h.commit(v1, 0)
+	v2 := next(v1)
+	v2.Values = append(v2.Values, session.Value{Key: "b", Data: []byte(`1`)})
+	h.commit(v2, 1)
+	stale := next(v1) // a writer that still holds version 1
+	stale.Values = []session.Value{{Key: "a", Data: []byte(`"stale"`)}}
+	if err := h.store.Commit(h.ctx, stale, 1); !errors.Is(err, session.ErrConflict) {
+		t.Fatalf("commit with stale version = %v; want ErrConflict", err)
+	}
+	sameRecord(t, h.load(v1.ID), v2)
+	v3 := next(v2)
+	h.commit(v3, 2)
+	if got := h.load(v1.ID).Version; got != 3 {
+		t.Fatalf("version after two updates = %d; want 3", got)
+	}
+}
+
+func testCommitToAbsent(t *testing.T, h *harness) {
+	rec := h.record()
+	rec.Version = 6
+	if err := h.store.Commit(h.ctx, rec, 5); !errors.Is(err, session.ErrConflict) {
+		t.Fatalf("update of a record that never existed = %v; want ErrConflict", err)
+	}
+	h.wantNotFound(rec.ID, "after a refused update")
+}
+
+func testNoResurrection(t *testing.T, h *harness) {
+	rec := h.record()
+	h.commit(rec, 0)
+	if err := h.store.Delete(h.ctx, rec.ID); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	h.wantNotFound(rec.ID, "after Delete")
+	// A slower request that loaded version 1 before the logout commits now.
+	late := next(rec)
+	if err := h.store.Commit(h.ctx, late, 1); !errors.Is(err, session.ErrConflict) {
+		t.Fatalf("commit after delete = %v; want ErrConflict", err)
+	}
+	h.wantNotFound(rec.ID, "after a late commit")
+	if err := h.store.Delete(h.ctx, rec.ID); err != nil {
+		t.Fatalf("second Delete = %v; want nil", err)
+	}
+}
+
+func testValues(t *testing.T, h *harness) {
+	big := make([]byte, 64<<10)
+	for i := range big {
+		big[i] = 'a' + byte(i%26)
+	}
+	for _, tc := range []struct {
+		name   string
+		values []session.Value
+	}{
+		{"none", nil},
+		{"many", func() (vs []session.Value) {
+			for i := range 20 {
+				vs = append(vs, session.Value{Key: fmt.Sprintf("k%02d", i), Data: []byte(strconv.Itoa(i))})
+			}
+			return vs
+		}()},
+		{"unicode and binary", []session.Value{{Key: "\x00nul"}, {Key: "ключ", Data: []byte("\x00\xff\"")}}},
+		{"64 KiB", []session.Value{{Key: "big", Data: append([]byte(`"`), append(big, '"')...)}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := h.record()
+			rec.Values = tc.values
+			h.commit(rec, 0)
+			sameRecord(t, h.load(rec.ID), rec)
+		})
+	}
+}
+
+func testTombstone(t *testing.T, h *harness) {
+	rec := h.record()
+	rec.Subject = "user-" + NewID()[:8]
+	h.commit(rec, 0)
+	tomb := &session.Record{
+		ID: rec.ID, Version: 2, Created: rec.Created, LastActive: h.clock.Now(),
+		IdleDeadline: h.clock.Now().Add(time.Minute), AbsoluteDeadline: rec.AbsoluteDeadline,
+		RenewedTo: NewID(),
+	}
+	h.commit(tomb, 1)
+	sameRecord(t, h.load(rec.ID), tomb)
+	if idx, ok := h.store.(session.SubjectIndex); ok {
+		list, err := idx.ListSubject(h.ctx, rec.Subject)
+		if err != nil || len(list) != 0 {
+			t.Fatalf("ListSubject after the session became a tombstone = %d records, %v; want none", len(list), err)
+		}
+	}
+}
+
+func testExpiry(t *testing.T, h *harness) {
+	short := h.record()
+	short.IdleDeadline = h.clock.Now().Add(10 * time.Minute)
+	long := h.record()
+	h.commit(short, 0)
+	h.commit(long, 0)
+	// The absolute deadline counts too, even when the idle one is later.
+	abs := h.record()
+	abs.AbsoluteDeadline = h.clock.Now().Add(10 * time.Minute)
+	h.commit(abs, 0)
+
+	h.clock.Advance(10*time.Minute + time.Second)
+	h.wantNotFound(short.ID, "past its idle deadline")
+	h.wantNotFound(abs.ID, "past its absolute deadline")
+	h.load(long.ID)
+
+	// An expired record never matches a version either.
+	late := next(short)
+	late.IdleDeadline = h.clock.Now().Add(time.Hour)
+	if err := h.store.Commit(h.ctx, late, 1); !errors.Is(err, session.ErrConflict) {
+		t.Fatalf("commit to an expired record = %v; want ErrConflict", err)
+	}
+	h.wantNotFound(short.ID, "after a commit to the expired record")
+
+	if sw, ok := h.store.(session.Sweeper); ok {
+		n, err := sw.DeleteExpired(h.ctx, h.clock.Now())
+		if err != nil {
+			t.Fatalf("DeleteExpired: %v", err)
+		}
+		if n < 2 {
+			t.Fatalf("DeleteExpired = %d; want at least the 2 expired records", n)
+		}
+		h.load(long.ID)
+	}
+}
+
+func testTouch(t *testing.T, h *harness) {
+	to, ok := h.store.(session.Toucher)
+	if !ok {
+		t.Skip("store has no Touch; the manager commits instead")
+	}
+	rec := h.record()
+	h.commit(rec, 0)
+	h.clock.Advance(50 * time.Minute)
+	now := h.clock.Now()
+	if err := to.Touch(h.ctx, rec.ID, now, now.Add(time.Hour)); err != nil {
+		t.Fatalf("Touch: %v", err)
+	}
+	h.clock.Advance(30 * time.Minute) // past the original idle deadline
+	got := h.load(rec.ID)
+	want := *rec
+	want.LastActive, want.IdleDeadline = now, now.Add(time.Hour)
+	sameRecord(t, got, &want)
+
+	missing := NewID()
+	if err := to.Touch(h.ctx, missing, now, now.Add(time.Hour)); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("Touch of an absent record = %v; want ErrNotFound", err)
+	}
+	h.wantNotFound(missing, "after Touch of an absent record")
+
+	if err := h.store.Delete(h.ctx, rec.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := to.Touch(h.ctx, rec.ID, now, now.Add(time.Hour)); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("Touch after Delete = %v; want ErrNotFound", err)
+	}
+	h.wantNotFound(rec.ID, "after Touch of a deleted record")
+}
+
+func testSubjectIndex(t *testing.T, h *harness) {
+	idx, ok := h.store.(session.SubjectIndex)
+	if !ok {
+		t.Skip("store has no subject index")
+	}
+	alice, bob := "alice-"+NewID()[:8], "bob-"+NewID()[:8]
+	var recs []*session.Record
+	for i := range 4 {
+		rec := h.record()
+		rec.Subject = alice
+		rec.Created = h.clock.Now().Add(time.Duration(i) * time.Second)
+		h.commit(rec, 0)
+		recs = append(recs, rec)
+	}
+	b := h.record()
+	b.Subject = bob
+	h.commit(b, 0)
+
+	list := func(subject string) []string {
+		t.Helper()
+		rs, err := idx.ListSubject(h.ctx, subject)
+		if err != nil {
+			t.Fatalf("ListSubject: %v", err)
+		}
+		ids := []string{}
+		for _, r := range rs {
+			if r.Subject != subject {
+				t.Fatalf("ListSubject(%q) returned a record of %q", subject, r.Subject)
+			}
+			ids = append(ids, r.ID)
+		}
+		return ids
+	}
+	want := []string{recs[0].ID, recs[1].ID, recs[2].ID, recs[3].ID}
+	if got := list(alice); !reflect.DeepEqual(got, want) {
+		t.Fatalf("ListSubject = %v; want oldest first %v", got, want)
+	}
+
+	// The index follows the record: a session that changes hands or is
+	// deleted leaves the list, and one that expires is not listed.
+	moved := next(recs[1])
+	moved.Subject = bob
+	h.commit(moved, 1)
+	if err := h.store.Delete(h.ctx, recs[2].ID); err != nil {
+		t.Fatal(err)
+	}
+	short := next(recs[3])
+	short.IdleDeadline = h.clock.Now().Add(time.Minute)
+	h.commit(short, 1)
+	h.clock.Advance(2 * time.Minute)
+	if got := list(alice); !reflect.DeepEqual(got, []string{recs[0].ID}) {
+		t.Fatalf("ListSubject after move, delete and expiry = %v; want [%s]", got, recs[0].ID)
+	}
+	if got := list(bob); len(got) != 2 {
+		t.Fatalf("ListSubject(bob) = %v; want 2 sessions", got)
+	}
+
+	n, err := idx.DeleteSubject(h.ctx, alice)
+	if err != nil || n != 1 {
+		t.Fatalf("DeleteSubject = %d, %v; want 1, nil", n, err)
+	}
+	h.wantNotFound(recs[0].ID, "after DeleteSubject")
+	if got := list(alice); len(got) != 0 {
+		t.Fatalf("ListSubject after DeleteSubject = %v; want none", got)
+	}
+	if got := list(bob); len(got) != 2 {
+		t.Fatalf("DeleteSubject(alice) touched bob: %v", got)
+	}
+	if got := list("nobody-" + NewID()[:8]); len(got) != 0 {
+		t.Fatalf("ListSubject of an unknown subject = %v", got)
+	}
+}
+
+func testIterateAndCount(t *testing.T, h *harness) {
+	it, isIter := h.store.(session.Iterator)
+	ct, isCounter := h.store.(session.Counter)
+	if !isIter && !isCounter {
+		t.Skip("store neither iterates nor counts")
+	}
+	ids := map[string]bool{}
+	for range 3 {
+		rec := h.record()
+		h.commit(rec, 0)
+		ids[rec.ID] = true
+	}
+	expired := h.record()
+	expired.IdleDeadline = h.clock.Now().Add(time.Minute)
+	h.commit(expired, 0)
+	h.clock.Advance(2 * time.Minute)
+	if isIter {
+		seen := 0
+		err := it.Range(h.ctx, func(r *session.Record) bool {
+			if r.ID == expired.ID {
+				t.Errorf("Range visited an expired record")
+			}
+			if ids[r.ID] {
+				seen++
+			}
+			return true
+		})
+		if err != nil || seen != 3 {
+			t.Fatalf("Range saw %d of 3 records, %v", seen, err)
+		}
+		calls := 0
+		if err := it.Range(h.ctx, func(*session.Record) bool { calls++; return false }); err != nil || calls != 1 {
+			t.Fatalf("Range did not stop when fn returned false: %d calls, %v", calls, err)
+		}
+	}
+	if isCounter {
+		n, err := ct.Count(h.ctx)
+		if err != nil || n < 3 {
+			t.Fatalf("Count = %d, %v; want at least 3", n, err)
+		}
+	}
+}
+
+// testParallelWriters increments one counter from many goroutines with
+// load/compare-and-swap/retry, the way the manager does; the CAS must let
+// exactly one writer win each version.
+func testParallelWriters(t *testing.T, h *harness) {
+	rec := h.record()
+	rec.Values = []session.Value{{Key: "n", Data: []byte("0")}}
+	h.commit(rec, 0)
+	const writers, each = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for range writers {
+		wg.Go(func() {
+			for range each {
+				for {
+					cur, err := h.store.Load(h.ctx, rec.ID)
+					if err != nil {
+						errs <- err
+						return
+					}
+					n, _ := strconv.Atoi(string(cur.Values[0].Data))
+					upd := next(cur)
+					upd.Values = []session.Value{{Key: "n", Data: []byte(strconv.Itoa(n + 1))}}
+					err = h.store.Commit(h.ctx, upd, cur.Version)
+					if err == nil {
+						break
+					}
+					if !errors.Is(err, session.ErrConflict) {
+						errs <- err
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	got := h.load(rec.ID)
+	if string(got.Values[0].Data) != strconv.Itoa(writers*each) || got.Version != writers*each+1 {
+		t.Fatalf("after %d increments: n=%s version=%d", writers*each, got.Values[0].Data, got.Version)
+	}
+}
+
+func testClose(t *testing.T, h *harness) {
+	c, ok := h.store.(io.Closer)
+	if !ok {
+		t.Skip("store has no Close")
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}

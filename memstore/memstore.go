@@ -1,0 +1,467 @@
+// Package memstore is an in-process session store: the fastest store, and the
+// fake to use in tests. Sessions live as long as the process; use sqlitestore
+// for sessions that survive a restart, or a shared store (redisstore, pgstore,
+// mysqlstore, memcachedstore) for more than one app instance.
+//
+// Records are kept encoded (session.EncodeRecord), about 250 bytes for a small
+// session, in 64 shards with their own locks. Expired records are removed by a
+// background sweeper whose cost grows with the number of deadlines that came
+// due, not with the number of sessions.
+package memstore
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/sessionkit/session"
+)
+
+// Options configures a Store. The zero value is ready to use.
+type Options struct {
+	// SweepInterval is how often expired sessions are removed in the
+	// background. Default one minute; expired sessions never load in the
+	// meantime.
+	SweepInterval time.Duration
+	// Now is the clock, for tests. Default time.Now.
+	Now func() time.Time
+}
+
+// Store is an in-memory session store. It is safe for concurrent use. Call
+// Close to stop its sweeper.
+type Store struct {
+	shards [numShards]shard
+	now    func() time.Time
+
+	// subjects indexes IDs by subject. It has its own lock, always taken
+	// after a shard lock and never before one.
+	mu       sync.Mutex
+	subjects map[string]map[key]struct{}
+
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+var (
+	_ session.Store        = (*Store)(nil)
+	_ session.Toucher      = (*Store)(nil)
+	_ session.SubjectIndex = (*Store)(nil)
+	_ session.Iterator     = (*Store)(nil)
+	_ session.Counter      = (*Store)(nil)
+	_ session.Sweeper      = (*Store)(nil)
+)
+
+const numShards = 64
+
+type key [32]byte
+
+type shard struct {
+	mu      sync.RWMutex
+	entries map[key]entry
+	wheel   wheel
+}
+
+type entry struct {
+	data    []byte // session.EncodeRecord output; never modified once stored
+	subject string
+	expires int64 // Unix ns
+	wheelAt int64 // the wheel slot holding this entry's one live reference
+}
+
+// New returns a Store and starts its sweeper.
+func New(opts Options) *Store {
+	s := &Store{now: opts.Now, subjects: map[string]map[key]struct{}{}, stop: make(chan struct{}), done: make(chan struct{})}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	for i := range s.shards {
+		s.shards[i].entries = map[key]entry{}
+		s.shards[i].wheel.slots = map[int64][]key{}
+	}
+	interval := opts.SweepInterval
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	go s.sweep(interval)
+	return s
+}
+
+// Close stops the sweeper. The store still answers afterwards; it no longer
+// removes expired sessions in the background. Close is idempotent.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.stop); <-s.done })
+	return nil
+}
+
+func (s *Store) sweep(interval time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.DeleteExpired(context.Background(), s.now())
+		}
+	}
+}
+
+func (s *Store) shard(k *key) *shard { return &s.shards[k[0]%numShards] }
+
+// Load implements session.Store.
+func (s *Store) Load(ctx context.Context, id string) (*session.Record, error) {
+	k, ok := parseID(id)
+	if !ok {
+		return nil, session.ErrNotFound
+	}
+	sh := s.shard(&k)
+	sh.mu.RLock()
+	e, ok := sh.entries[k]
+	sh.mu.RUnlock()
+	if !ok || e.expires <= s.now().UnixNano() {
+		return nil, session.ErrNotFound
+	}
+	rec, err := session.DecodeRecord(id, e.data)
+	if err != nil {
+		return nil, fmt.Errorf("memstore: load: %w", err)
+	}
+	return rec, nil
+}
+
+// Commit implements session.Store.
+func (s *Store) Commit(ctx context.Context, rec *session.Record, expected uint64) error {
+	k, ok := parseID(rec.ID)
+	if !ok {
+		return fmt.Errorf("memstore: commit: malformed id %q", rec.ID)
+	}
+	data := session.EncodeRecord(nil, rec)
+	expires := rec.Expires().UnixNano()
+	now := s.now().UnixNano()
+	sh := s.shard(&k)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	old, exists := sh.entries[k]
+	if exists && old.expires <= now {
+		exists = false // expired: as good as absent, and never matches
+	}
+	switch {
+	case expected == 0 && exists:
+		return fmt.Errorf("memstore: commit: %w", session.ErrConflict)
+	case expected != 0 && (!exists || storedVersion(old.data) != expected):
+		return fmt.Errorf("memstore: commit: %w", session.ErrConflict)
+	}
+	subject := rec.Subject
+	if rec.RenewedTo != "" {
+		subject = "" // tombstones are not a user's session
+	}
+	e := entry{data: data, subject: subject, expires: expires, wheelAt: old.wheelAt}
+	if !exists || slotOf(expires) < old.wheelAt {
+		e.wheelAt = slotOf(expires)
+		sh.wheel.add(e.wheelAt, k)
+	}
+	sh.entries[k] = e
+	if old.subject != subject {
+		s.reindex(k, old.subject, subject)
+	}
+	return nil
+}
+
+// storedVersion reads the version from an encoded record without decoding
+// the rest.
+func storedVersion(data []byte) uint64 {
+	rec, err := session.DecodeRecord("", data)
+	if err != nil {
+		return 0
+	}
+	return rec.Version
+}
+
+// Touch implements session.Toucher.
+func (s *Store) Touch(ctx context.Context, id string, lastActive, idleDeadline time.Time) error {
+	k, ok := parseID(id)
+	if !ok {
+		return session.ErrNotFound
+	}
+	sh := s.shard(&k)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.entries[k]
+	if !ok || e.expires <= s.now().UnixNano() {
+		return fmt.Errorf("memstore: touch: %w", session.ErrNotFound)
+	}
+	rec, err := session.DecodeRecord(id, e.data)
+	if err != nil {
+		return fmt.Errorf("memstore: touch: %w", err)
+	}
+	if rec.RenewedTo != "" {
+		return fmt.Errorf("memstore: touch: %w", session.ErrNotFound)
+	}
+	rec.LastActive, rec.IdleDeadline = lastActive, idleDeadline
+	e.data = session.EncodeRecord(nil, rec)
+	e.expires = rec.Expires().UnixNano()
+	if slotOf(e.expires) < e.wheelAt {
+		e.wheelAt = slotOf(e.expires)
+		sh.wheel.add(e.wheelAt, k)
+	}
+	sh.entries[k] = e
+	return nil
+}
+
+// Delete implements session.Store.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	k, ok := parseID(id)
+	if !ok {
+		return nil
+	}
+	sh := s.shard(&k)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	s.deleteLocked(sh, k)
+	return nil
+}
+
+func (s *Store) deleteLocked(sh *shard, k key) bool {
+	e, ok := sh.entries[k]
+	if !ok {
+		return false
+	}
+	delete(sh.entries, k)
+	if e.subject != "" {
+		s.reindex(k, e.subject, "")
+	}
+	return true
+}
+
+func (s *Store) reindex(k key, from, to string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if from != "" {
+		if set := s.subjects[from]; set != nil {
+			delete(set, k)
+			if len(set) == 0 {
+				delete(s.subjects, from)
+			}
+		}
+	}
+	if to != "" {
+		set := s.subjects[to]
+		if set == nil {
+			set = map[key]struct{}{}
+			s.subjects[to] = set
+		}
+		set[k] = struct{}{}
+	}
+}
+
+// ListSubject implements session.SubjectIndex.
+func (s *Store) ListSubject(ctx context.Context, subject string) ([]*session.Record, error) {
+	s.mu.Lock()
+	keys := make([]key, 0, len(s.subjects[subject]))
+	for k := range s.subjects[subject] {
+		keys = append(keys, k)
+	}
+	s.mu.Unlock()
+	var recs []*session.Record
+	for _, k := range keys {
+		rec, err := s.Load(ctx, formatID(k))
+		if err != nil || rec.Subject != subject || rec.RenewedTo != "" {
+			continue // changed or expired since the index was read
+		}
+		recs = append(recs, rec)
+	}
+	sortByCreated(recs)
+	return recs, nil
+}
+
+func sortByCreated(recs []*session.Record) {
+	slices.SortFunc(recs, func(a, b *session.Record) int { return a.Created.Compare(b.Created) })
+}
+
+// DeleteSubject implements session.SubjectIndex.
+func (s *Store) DeleteSubject(ctx context.Context, subject string) (int, error) {
+	s.mu.Lock()
+	keys := make([]key, 0, len(s.subjects[subject]))
+	for k := range s.subjects[subject] {
+		keys = append(keys, k)
+	}
+	s.mu.Unlock()
+	n := 0
+	now := s.now().UnixNano()
+	for _, k := range keys {
+		sh := s.shard(&k)
+		sh.mu.Lock()
+		if e, ok := sh.entries[k]; ok && e.subject == subject {
+			live := e.expires > now
+			s.deleteLocked(sh, k)
+			if live {
+				n++
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return n, nil
+}
+
+// Range implements session.Iterator. Each shard is copied before fn runs, so
+// fn may call the store.
+func (s *Store) Range(ctx context.Context, fn func(*session.Record) bool) error {
+	type item struct {
+		k    key
+		data []byte
+	}
+	for i := range s.shards {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		sh := &s.shards[i]
+		now := s.now().UnixNano()
+		sh.mu.RLock()
+		items := make([]item, 0, len(sh.entries))
+		for k, e := range sh.entries {
+			if e.expires > now {
+				items = append(items, item{k, e.data})
+			}
+		}
+		sh.mu.RUnlock()
+		for _, it := range items {
+			rec, err := session.DecodeRecord(formatID(it.k), it.data)
+			if err != nil {
+				continue
+			}
+			if !fn(rec) {
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// Count implements session.Counter. It counts stored records, including
+// expired ones the sweeper has not removed yet and renewal tombstones.
+func (s *Store) Count(ctx context.Context) (int, error) {
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.RLock()
+		n += len(sh.entries)
+		sh.mu.RUnlock()
+	}
+	return n, nil
+}
+
+// DeleteExpired implements session.Sweeper. Its cost is proportional to the
+// deadlines that came due since the last sweep, not to the number of sessions.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
+	n := 0
+	nowNS := now.UnixNano()
+	due := slotOf(nowNS)
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for {
+			slot, keys, ok := sh.wheel.popDue(due)
+			if !ok {
+				break
+			}
+			for _, k := range keys {
+				e, ok := sh.entries[k]
+				if !ok || e.wheelAt != slot {
+					continue // deleted, or referenced from an earlier slot
+				}
+				if e.expires <= nowNS {
+					s.deleteLocked(sh, k)
+					n++
+					continue
+				}
+				// Extended since it was filed: file it again at its deadline.
+				e.wheelAt = slotOf(e.expires)
+				sh.entries[k] = e
+				sh.wheel.add(e.wheelAt, k)
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return n, nil
+}
+
+// wheel files keys by the second their deadline falls in; a min-heap of the
+// filled seconds finds the due ones without looking at the others.
+type wheel struct {
+	slots map[int64][]key
+	order slotHeap
+}
+
+// slotOf returns the slot of a deadline: the first whole second at or after it,
+// so a key is never found due before its deadline.
+func slotOf(ns int64) int64 { return (ns + int64(time.Second) - 1) / int64(time.Second) }
+
+func (w *wheel) add(slot int64, k key) {
+	keys, ok := w.slots[slot]
+	if !ok {
+		heap.Push(&w.order, slot)
+	}
+	w.slots[slot] = append(keys, k)
+}
+
+func (w *wheel) popDue(due int64) (int64, []key, bool) {
+	if len(w.order) == 0 || w.order[0] > due {
+		return 0, nil, false
+	}
+	slot := heap.Pop(&w.order).(int64)
+	keys := w.slots[slot]
+	delete(w.slots, slot)
+	return slot, keys, true
+}
+
+type slotHeap []int64
+
+func (h slotHeap) Len() int           { return len(h) }
+func (h slotHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h slotHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *slotHeap) Push(x any)        { *h = append(*h, x.(int64)) }
+func (h *slotHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// parseID decodes a 64-character lowercase hex ID without allocating.
+func parseID(id string) (k key, ok bool) {
+	if len(id) != 64 {
+		return k, false
+	}
+	for i := range k {
+		hi, ok1 := unhex(id[2*i])
+		lo, ok2 := unhex(id[2*i+1])
+		if !ok1 || !ok2 {
+			return k, false
+		}
+		k[i] = hi<<4 | lo
+	}
+	return k, true
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
+}
+
+func formatID(k key) string {
+	const digits = "0123456789abcdef"
+	var b [64]byte
+	for i, c := range k {
+		b[2*i], b[2*i+1] = digits[c>>4], digits[c&15]
+	}
+	return string(b[:])
+}
