@@ -3,7 +3,6 @@ package session
 import (
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -21,8 +20,6 @@ import (
 // Binary rather than JSON because it is decoded on every request; the values
 // inside stay JSON, so tools can still show them.
 const recordFormat = 1
-
-var errCorrupt = errors.New("session: corrupt record")
 
 // EncodeRecord appends the encoding of r (all but its ID) to dst.
 func EncodeRecord(dst []byte, r *Record) []byte {
@@ -56,7 +53,7 @@ func EncodeRecord(dst []byte, r *Record) []byte {
 func DecodeRecord(id string, b []byte) (*Record, error) {
 	d := decoder{b: b}
 	if d.byte() != recordFormat {
-		return nil, fmt.Errorf("%w: unknown format", errCorrupt)
+		return nil, fmt.Errorf("%w: unknown format", ErrCorrupt)
 	}
 	// One allocation holds the record and the values of a typical session.
 	type recordWithValues struct {
@@ -83,7 +80,7 @@ func DecodeRecord(id string, b []byte) (*Record, error) {
 	r.RenewedTo = d.string()
 	n := d.uvarint()
 	if d.err == nil && n > uint64(len(d.b)-d.off)/2 {
-		d.err = errCorrupt // each value takes at least two bytes
+		d.err = ErrCorrupt // each value takes at least two bytes
 	}
 	if d.err != nil {
 		return nil, d.err
@@ -97,11 +94,11 @@ func DecodeRecord(id string, b []byte) (*Record, error) {
 		r.Values[i].Key = d.string()
 		r.Values[i].Data = d.bytes()
 		if d.err == nil && i > 0 && r.Values[i-1].Key >= r.Values[i].Key {
-			d.err = fmt.Errorf("%w: keys out of order", errCorrupt)
+			d.err = fmt.Errorf("%w: keys out of order", ErrCorrupt)
 		}
 	}
 	if d.err == nil && d.off != len(d.b) {
-		d.err = fmt.Errorf("%w: trailing bytes", errCorrupt)
+		d.err = fmt.Errorf("%w: trailing bytes", ErrCorrupt)
 	}
 	if d.err != nil {
 		return nil, d.err
@@ -188,7 +185,7 @@ func (d *decoder) bytes() []byte {
 
 func (d *decoder) fail() {
 	if d.err == nil {
-		d.err = fmt.Errorf("%w: truncated", errCorrupt)
+		d.err = fmt.Errorf("%w: truncated", ErrCorrupt)
 	}
 }
 

@@ -9,6 +9,9 @@ var (
 	ErrNotFound = errors.New("session: not found")
 	// ErrConflict: the stored version is not the one a commit expected.
 	ErrConflict = errors.New("session: version conflict")
+	// ErrCorrupt: a stored record cannot be decoded. The manager logs it,
+	// deletes the record and starts a fresh session.
+	ErrCorrupt = errors.New("session: corrupt record")
 )
 
 // Errors returned by the manager and the functions used inside handlers.

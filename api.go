@@ -1,0 +1,351 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+)
+
+// The functions below are used inside handlers served by Manager.Handler.
+// They are safe to call from several goroutines of one request. Each reads
+// the store the first time the request needs its session; if that fails, they
+// return a *StoreError and the request fails closed (Config.ErrorHandler)
+// whatever the handler then writes.
+
+// Get returns the value of key decoded into a T. A missing key returns the
+// zero T and no error; use Has to tell the two apart.
+func Get[T any](ctx context.Context, key string) (T, error) {
+	var v T
+	st, err := from(ctx)
+	if err != nil {
+		return v, err
+	}
+	st.mu.Lock()
+	if err := st.ensureLoaded(); err != nil {
+		st.mu.Unlock()
+		return v, err
+	}
+	r := Record{Values: st.values()}
+	data, ok := r.Lookup(key)
+	st.mu.Unlock()
+	if !ok {
+		return v, nil
+	}
+	if err := decodeValue(data, &v); err != nil {
+		return v, fmt.Errorf("session: value of %q is not a %T: %w", key, v, err)
+	}
+	return v, nil
+}
+
+// Has reports whether the session holds key. It is false when the store
+// cannot be read.
+func Has(ctx context.Context, key string) bool {
+	st, err := from(ctx)
+	if err != nil {
+		return false
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.ensureLoaded() != nil {
+		return false
+	}
+	r := Record{Values: st.values()}
+	_, ok := r.Lookup(key)
+	return ok
+}
+
+// Keys returns the session's keys in order.
+func Keys(ctx context.Context) ([]string, error) {
+	st, err := from(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := st.ensureLoaded(); err != nil {
+		return nil, err
+	}
+	vals := st.values()
+	keys := make([]string, len(vals))
+	for i, v := range vals {
+		keys[i] = v.Key
+	}
+	return keys, nil
+}
+
+// Put sets key to value, encoded as JSON. A visitor without a session gets
+// one: the commit creates it and sets the cookie.
+func Put(ctx context.Context, key string, value any) error {
+	data, err := encodeValue(value)
+	if err != nil {
+		return fmt.Errorf("session: encode %q: %w", key, err)
+	}
+	return change(ctx, op{kind: opSet, key: key, data: data})
+}
+
+// Delete removes key.
+func Delete(ctx context.Context, key string) error {
+	return change(ctx, op{kind: opDelete, key: key})
+}
+
+// Clear removes every key. The session itself, and its user, stay.
+func Clear(ctx context.Context) error {
+	return change(ctx, op{kind: opClear})
+}
+
+// Pop returns the value of key and deletes it: a flash message.
+func Pop[T any](ctx context.Context, key string) (T, error) {
+	var v T
+	st, err := from(ctx)
+	if err != nil {
+		return v, err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := st.ensureLoaded(); err != nil {
+		return v, err
+	}
+	r := Record{Values: st.values()}
+	data, ok := r.Lookup(key)
+	if !ok {
+		return v, nil
+	}
+	if err := decodeValue(data, &v); err != nil {
+		return v, fmt.Errorf("session: value of %q is not a %T: %w", key, v, err)
+	}
+	return v, st.changeLocked(op{kind: opDelete, key: key})
+}
+
+// Update replaces the value of key by fn's result, atomically: if a
+// concurrent request changes the session first, fn runs again on the newer
+// value, so no update is lost (a cart, a counter). fn receives the zero T
+// when the key is absent, may run more than once, and must not have side
+// effects. An error from fn aborts the change and is returned.
+func Update[T any](ctx context.Context, key string, fn func(T) (T, error)) (T, error) {
+	var result T
+	update := func(old []byte, ok bool) ([]byte, error) {
+		var v T
+		if ok {
+			if err := decodeValue(old, &v); err != nil {
+				return nil, fmt.Errorf("session: value of %q is not a %T: %w", key, v, err)
+			}
+		}
+		v, err := fn(v)
+		if err != nil {
+			return nil, err
+		}
+		result = v
+		return encodeValue(v)
+	}
+	err := change(ctx, op{kind: opUpdate, key: key, update: update})
+	return result, err
+}
+
+func change(ctx context.Context, o op) error {
+	st, err := from(ctx)
+	if err != nil {
+		return err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := st.ensureLoaded(); err != nil {
+		return err
+	}
+	return st.changeLocked(o)
+}
+
+func (st *state) changeLocked(o op) error {
+	if err := st.writable(); err != nil {
+		return err
+	}
+	if err := st.apply(o); err != nil {
+		return err
+	}
+	st.ops = append(st.ops, o)
+	return nil
+}
+
+// writable refuses changes once the response has started: they could no
+// longer be committed, and losing them silently is worse than an error.
+func (st *state) writable() error {
+	if st.started {
+		st.m.log.Error("session: change after the response started; it was not saved", "session", st.id)
+		return ErrResponseStarted
+	}
+	if st.destroy {
+		return ErrDestroyed
+	}
+	return nil
+}
+
+// metaChange applies a metadata change.
+func metaChange(ctx context.Context, f func(st *state)) error {
+	st, err := from(ctx)
+	if err != nil {
+		return err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := st.ensureLoaded(); err != nil {
+		return err
+	}
+	if err := st.writable(); err != nil {
+		return err
+	}
+	f(st)
+	return nil
+}
+
+// Renew gives the session a new ID and keeps its data; the old ID stops
+// opening it at once. Call it on every privilege change; Login calls it for
+// you. The absolute deadline does not move.
+func Renew(ctx context.Context) error {
+	return metaChange(ctx, func(st *state) { st.renew = true })
+}
+
+// Login records that the visitor authenticated as subject: the session gets
+// a new ID (so an ID planted before login is worthless), keeps its data (an
+// anonymous cart survives), and starts a new absolute lifetime. Data that must
+// not survive the login should be deleted by the caller first.
+func Login(ctx context.Context, subject string) error {
+	return metaChange(ctx, func(st *state) {
+		st.renew, st.meta.login, st.meta.subject = true, true, &subject
+	})
+}
+
+// Destroy ends the session (logout): the record is deleted from the store and
+// the cookie expired. Changes made earlier in the request are dropped; later
+// ones return ErrDestroyed. A concurrent request cannot bring it back.
+func Destroy(ctx context.Context) error {
+	return metaChange(ctx, func(st *state) { st.destroy = true; st.ops, st.meta, st.renew = nil, metaOps{}, false })
+}
+
+// RememberMe makes the session persistent (its cookie survives browser
+// restarts, with RememberMeIdleTimeout and RememberMeAbsoluteTimeout), or a
+// browser session again with on false. Usually set together with Login.
+func RememberMe(ctx context.Context, on bool) error {
+	return metaChange(ctx, func(st *state) { st.meta.persistent = &on })
+}
+
+// Subject returns the user the session belongs to; empty when anonymous or
+// when the store cannot be read.
+func Subject(ctx context.Context) string {
+	info, _ := Info(ctx)
+	return info.Subject
+}
+
+// Metadata describes a session.
+type Metadata struct {
+	ID               string    // store ID: the SHA-256 of the token, safe to log and show
+	Subject          string    // the user; empty when anonymous
+	Created          time.Time // creation
+	LastActive       time.Time // last recorded activity (throttled)
+	AuthTime         time.Time // last login; zero when anonymous
+	IdleDeadline     time.Time // when it ends without activity
+	AbsoluteDeadline time.Time // when it ends regardless
+	Persistent       bool      // remember-me
+	ClientAddr       string    // the client's address at creation or login
+	UserAgent        string    // the client's user agent at creation or login
+	New              bool      // created by this request, not yet committed
+}
+
+// Info returns the current session's metadata, as it will be committed. A
+// visitor without a session gets the zero Metadata with New set.
+func Info(ctx context.Context) (Metadata, error) {
+	st, err := from(ctx)
+	if err != nil {
+		return Metadata{}, err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := st.ensureLoaded(); err != nil {
+		return Metadata{}, err
+	}
+	if st.destroy || (st.rec == nil && !st.changed()) {
+		return Metadata{New: true}, nil
+	}
+	rec := st.rec
+	if st.changed() || rec == nil {
+		rec = st.build(st.rec, st.id, 0)
+	}
+	return Metadata{
+		ID: rec.ID, Subject: rec.Subject, Created: rec.Created, LastActive: rec.LastActive,
+		AuthTime: rec.AuthTime, IdleDeadline: rec.IdleDeadline, AbsoluteDeadline: rec.AbsoluteDeadline,
+		Persistent: rec.Persistent, ClientAddr: rec.ClientAddr, UserAgent: rec.UserAgent, New: st.rec == nil,
+	}, nil
+}
+
+// ID returns the store ID of the current session (never the token), or ""
+// when there is none yet. Rate limiters and logs key on it.
+func ID(ctx context.Context) string {
+	st, err := from(ctx)
+	if err != nil {
+		return ""
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.ensureLoaded() != nil {
+		return ""
+	}
+	return st.id
+}
+
+// Commit commits the changes now instead of when the response starts, and
+// reports the result: for handlers that stream, or that must know the change
+// landed before they act on it. Later changes are committed in turn.
+func Commit(ctx context.Context) error {
+	st, err := from(ctx)
+	if err != nil {
+		return err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.started {
+		return st.failed
+	}
+	if err := st.ensureLoaded(); err != nil {
+		return err
+	}
+	destroyed := st.destroy
+	err = st.commitLocked()
+	st.ops, st.meta, st.renew, st.destroy, st.clear = nil, metaOps{}, false, false, false
+	if destroyed {
+		st.clear = false
+	}
+	return err
+}
+
+// Token commits the session and returns its token, for the header
+// transport: an API login hands it to the client, which sends it back in
+// Config.Header. It returns "" when the request has no session. With the
+// cookie transport it returns an error: the token belongs in the cookie only.
+func Token(ctx context.Context) (string, error) {
+	st, err := from(ctx)
+	if err != nil {
+		return "", err
+	}
+	if st.m.cfg.Header == "" {
+		return "", fmt.Errorf("session: Token is for the header transport; this manager uses a cookie")
+	}
+	if err := Commit(ctx); err != nil {
+		return "", err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.token, nil
+}
+
+// clientOf describes the client for the devices list.
+func clientOf(r *http.Request) (addr, userAgent string) {
+	addr = r.RemoteAddr
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		addr = host
+	}
+	userAgent = r.UserAgent()
+	if len(userAgent) > 256 {
+		userAgent = userAgent[:256]
+	}
+	return addr, userAgent
+}

@@ -1,0 +1,52 @@
+package session
+
+import "net/http"
+
+// EventKind names a lifecycle event.
+type EventKind string
+
+// Lifecycle events passed to Config.OnEvent.
+const (
+	// EventCreated: a new session was stored.
+	EventCreated EventKind = "created"
+	// EventRenewed: the session moved to a new ID (login, privilege change).
+	EventRenewed EventKind = "renewed"
+	// EventDestroyed: the session was ended by the application (logout).
+	EventDestroyed EventKind = "destroyed"
+	// EventExpired: a request came with a session past its idle or absolute
+	// deadline.
+	EventExpired EventKind = "expired"
+	// EventMalformed: a request came with a token of the wrong shape. It
+	// never reaches the store; count these per client to limit ID guessing.
+	EventMalformed EventKind = "malformed"
+	// EventUnknown: a request came with a well-formed token that matches no
+	// live session (expired long ago, revoked, renewed, or guessed).
+	EventUnknown EventKind = "unknown"
+	// EventDiscarded: a request's changes were dropped because the session
+	// was destroyed first (logout wins).
+	EventDiscarded EventKind = "discarded"
+	// EventCorrupt: a stored record could not be decoded; it was deleted and
+	// the visitor starts a fresh session.
+	EventCorrupt EventKind = "corrupt"
+	// EventConflict: a commit found the session changed by a concurrent
+	// request and replayed its changes.
+	EventConflict EventKind = "conflict"
+	// EventStoreError: the store failed; the request failed closed.
+	EventStoreError EventKind = "store_error"
+	// EventTouched: a read-only request extended the idle deadline.
+	EventTouched EventKind = "touched"
+)
+
+// Event describes something that happened to a session. It carries the
+// session's store ID (a SHA-256 of the token), never the token.
+type Event struct {
+	Kind EventKind
+	// ID is the store ID of the session, empty when there is none.
+	ID string
+	// Subject is the session's user, when known.
+	Subject string
+	// Request is the request during which it happened.
+	Request *http.Request
+	// Err is the error behind EventStoreError and EventCorrupt.
+	Err error
+}
