@@ -194,7 +194,7 @@ func (st *state) commitLocked() error {
 
 func (st *state) commitDestroy() error {
 	if st.id != "" {
-		if err := st.m.store.Delete(st, st.id); err != nil {
+		if err := st.m.ops.Delete(st, st.id); err != nil {
 			return st.storeErr("delete", err)
 		}
 		st.m.event(st, st.r, EventDestroyed, st.id, st.rec.Subject, nil)
@@ -213,7 +213,7 @@ func (st *state) commitNew() error {
 	for range 3 { // a collision of 256-bit random IDs does not happen; bound it anyway
 		token, id := newToken()
 		rec := st.build(nil, id, 1)
-		err := st.m.store.Commit(st, rec, 0)
+		err := st.m.ops.Commit(st, rec, 0)
 		if errors.Is(err, ErrConflict) {
 			continue
 		}
@@ -232,7 +232,7 @@ func (st *state) commitUpdate() error {
 	cookie := st.meta.persistent != nil
 	for attempt := 0; ; attempt++ {
 		rec := st.build(st.rec, st.id, st.rec.Version+1)
-		err := st.m.store.Commit(st, rec, st.rec.Version)
+		err := st.m.ops.Commit(st, rec, st.rec.Version)
 		if err == nil {
 			st.rec, st.vals = rec, nil
 			if cookie {
@@ -267,7 +267,7 @@ func (st *state) reload(attempt int) error {
 		}
 	}
 	for hops := 0; ; hops++ {
-		rec, err := m.store.Load(st, st.id)
+		rec, err := m.ops.Load(st, st.id)
 		if errors.Is(err, ErrNotFound) || (err == nil && !live(rec, st.now()) && rec.RenewedTo == "") || hops > 3 {
 			return st.discard()
 		}
@@ -304,7 +304,7 @@ func (st *state) commitRenew() error {
 	token, id := newToken()
 	next := st.build(st.rec, id, 1)
 	next.ClientAddr, next.UserAgent = clientOf(st.r)
-	if err := m.store.Commit(st, next, 0); err != nil {
+	if err := m.ops.Commit(st, next, 0); err != nil {
 		return st.storeErr("commit", err)
 	}
 	for attempt := 0; ; attempt++ {
@@ -315,30 +315,30 @@ func (st *state) commitRenew() error {
 			IdleDeadline: now.Add(m.cfg.RenewGrace), AbsoluteDeadline: minTime(old.AbsoluteDeadline, now.Add(m.cfg.RenewGrace)),
 			RenewedTo: id,
 		}
-		err := m.store.Commit(st, tomb, old.Version)
+		err := m.ops.Commit(st, tomb, old.Version)
 		if err == nil {
 			break
 		}
 		if !errors.Is(err, ErrConflict) {
-			m.store.Delete(st, id)
+			m.ops.Delete(st, id)
 			return st.storeErr("commit", err)
 		}
 		oldID := st.id
 		if err := st.reload(attempt); err != nil {
-			m.store.Delete(st, id)
+			m.ops.Delete(st, id)
 			return err
 		}
 		if st.id != oldID {
 			// Another request renewed it first: ours is not needed; commit
 			// the changes to theirs.
-			m.store.Delete(st, id)
+			m.ops.Delete(st, id)
 			st.renew = false
 			return st.commitUpdate()
 		}
 		upd := st.build(st.rec, id, next.Version+1)
 		upd.ClientAddr, upd.UserAgent = next.ClientAddr, next.UserAgent
-		if err := m.store.Commit(st, upd, next.Version); err != nil {
-			m.store.Delete(st, id)
+		if err := m.ops.Commit(st, upd, next.Version); err != nil {
+			m.ops.Delete(st, id)
 			return st.storeErr("commit", err)
 		}
 		next = upd
@@ -365,12 +365,12 @@ func (st *state) touch() {
 	deadline := minTime(now.Add(idle), rec.AbsoluteDeadline)
 	var err error
 	if m.toucher != nil {
-		err = m.toucher.Touch(st, st.id, now, deadline)
+		err = m.ops.Touch(st, st.id, now, deadline)
 	} else {
 		next := *rec
 		next.Version++
 		next.LastActive, next.IdleDeadline = now, deadline
-		err = m.store.Commit(st, &next, rec.Version)
+		err = m.ops.Commit(st, &next, rec.Version)
 	}
 	switch {
 	case err == nil:

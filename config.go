@@ -67,6 +67,10 @@ type Config struct {
 	// request's goroutine and must be quick.
 	OnEvent func(ctx context.Context, e Event)
 
+	// OnStoreOp, when set, is called after each store call the manager
+	// makes, with its latency and error: the hook for metrics.
+	OnStoreOp func(ctx context.Context, op StoreOp)
+
 	// Logger receives failures and warnings. Tokens never reach it.
 	// Default slog.Default().
 	Logger *slog.Logger

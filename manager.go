@@ -13,6 +13,7 @@ import (
 // use.
 type Manager struct {
 	store   Store
+	ops     ops
 	cfg     Config
 	toucher Toucher // nil when the store has no Touch
 	log     *slog.Logger
@@ -32,6 +33,7 @@ func New(store Store, cfg Config) (*Manager, error) {
 	}
 	m := &Manager{store: store, cfg: cfg, log: cfg.Logger, now: cfg.Now}
 	m.toucher, _ = store.(Toucher)
+	m.ops = ops{store: store, toucher: m.toucher, observe: cfg.OnStoreOp}
 	return m, nil
 }
 
@@ -76,7 +78,7 @@ func (m *Manager) event(ctx context.Context, r *http.Request, kind EventKind, id
 
 // Revoke ends the session with the given store ID, wherever it is used.
 func (m *Manager) Revoke(ctx context.Context, id string) error {
-	if err := m.store.Delete(ctx, id); err != nil {
+	if err := m.ops.Delete(ctx, id); err != nil {
 		return &StoreError{Op: "delete", Err: err}
 	}
 	m.event(ctx, nil, EventDestroyed, id, "", nil)

@@ -138,7 +138,7 @@ func (st *state) ensureLoaded() error {
 		m.event(st, st.r, EventMalformed, "", "", nil)
 		return nil
 	}
-	rec, err := m.store.Load(st, id)
+	rec, err := m.ops.Load(st, id)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		st.clear = true
@@ -147,7 +147,7 @@ func (st *state) ensureLoaded() error {
 	case errors.Is(err, ErrCorrupt):
 		m.log.Warn("session: discarding a record that cannot be decoded", "session", id, "err", err)
 		m.event(st, st.r, EventCorrupt, id, "", err)
-		if err := m.store.Delete(st, id); err != nil {
+		if err := m.ops.Delete(st, id); err != nil {
 			m.log.Warn("session: delete of a corrupt record failed", "session", id, "err", err)
 		}
 		st.clear = true
