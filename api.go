@@ -209,11 +209,32 @@ func Renew(ctx context.Context) error {
 // a new ID (so an ID planted before login is worthless), keeps its data (an
 // anonymous cart survives), and starts a new absolute lifetime. Data that must
 // not survive the login should be deleted by the caller first.
+//
+// With Config.MaxSessionsPerUser set, Login makes room among the user's
+// sessions (EvictOldest) or returns ErrLimit (RefuseNew) and changes nothing.
 func Login(ctx context.Context, subject string) error {
-	return metaChange(ctx, func(st *state) {
-		st.renew, st.meta.login, st.meta.subject = true, true, &subject
-	})
+	st, err := from(ctx)
+	if err != nil {
+		return err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := st.ensureLoaded(); err != nil {
+		return err
+	}
+	if err := st.writable(); err != nil {
+		return err
+	}
+	if err := st.m.enforceLimit(ctx, subject, st.id); err != nil {
+		return err
+	}
+	st.renew, st.meta.login, st.meta.subject = true, true, &subject
+	return nil
 }
+
+// Logout records that the user logged out: Destroy, named for what the
+// application means.
+func Logout(ctx context.Context) error { return Destroy(ctx) }
 
 // Destroy ends the session (logout): the record is deleted from the store and
 // the cookie expired. Changes made earlier in the request are dropped; later
@@ -249,6 +270,7 @@ type Metadata struct {
 	ClientAddr       string    // the client's address at creation or login
 	UserAgent        string    // the client's user agent at creation or login
 	New              bool      // created by this request, not yet committed
+	Current          bool      // the session of the request (in Devices)
 }
 
 // Info returns the current session's metadata, as it will be committed. A
@@ -270,11 +292,9 @@ func Info(ctx context.Context) (Metadata, error) {
 	if st.changed() || rec == nil {
 		rec = st.build(st.rec, st.id, 0)
 	}
-	return Metadata{
-		ID: rec.ID, Subject: rec.Subject, Created: rec.Created, LastActive: rec.LastActive,
-		AuthTime: rec.AuthTime, IdleDeadline: rec.IdleDeadline, AbsoluteDeadline: rec.AbsoluteDeadline,
-		Persistent: rec.Persistent, ClientAddr: rec.ClientAddr, UserAgent: rec.UserAgent, New: st.rec == nil,
-	}, nil
+	md := metadataOf(rec)
+	md.New, md.Current = st.rec == nil, true
+	return md, nil
 }
 
 // ID returns the store ID of the current session (never the token), or ""

@@ -34,10 +34,11 @@ type op struct {
 type metaOps struct {
 	subject    *string
 	login      bool // AuthTime = now, a new absolute window
+	logout     bool // AuthTime cleared: the login ends, the session stays
 	persistent *bool
 }
 
-func (m metaOps) any() bool { return m.subject != nil || m.login || m.persistent != nil }
+func (m metaOps) any() bool { return m.subject != nil || m.login || m.logout || m.persistent != nil }
 
 // changed reports whether the request has anything to commit.
 func (st *state) changed() bool { return len(st.ops) > 0 || st.meta.any() || st.renew }
@@ -141,6 +142,9 @@ func (st *state) build(base *Record, id string, version uint64) *Record {
 	if st.meta.login {
 		rec.AuthTime = now
 		rec.ClientAddr, rec.UserAgent = clientOf(st.r)
+	}
+	if st.meta.logout {
+		rec.AuthTime = time.Time{}
 	}
 	if st.meta.persistent != nil {
 		rec.Persistent = *st.meta.persistent

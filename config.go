@@ -52,6 +52,18 @@ type Config struct {
 	// never loads a session again. Default 1 minute.
 	RenewGrace time.Duration
 
+	// MaxSessionsPerUser caps the live sessions of one user (subject); 0,
+	// the default, means no cap. Needs a store with a SubjectIndex.
+	MaxSessionsPerUser int
+	// LimitPolicy says what a login beyond MaxSessionsPerUser does: end the
+	// oldest session (EvictOldest, the default) or fail (RefuseNew).
+	LimitPolicy LimitPolicy
+
+	// ClientChange says what happens when a session is used by a client
+	// that looks different from the one that logged in: another user agent,
+	// or an address in another network. Default ClientChangeLog.
+	ClientChange ClientChangePolicy
+
 	// ClearSiteData makes Destroy send `Clear-Site-Data: "cookies"`, which
 	// removes every cookie of the site from the browser, not only the
 	// session's. Default off.
@@ -110,6 +122,9 @@ func (c Config) withDefaults() (Config, error) {
 		if d.v < 0 {
 			return c, fmt.Errorf("session: %s is negative (%v)", d.name, d.v)
 		}
+	}
+	if c.MaxSessionsPerUser < 0 {
+		return c, errors.New("session: MaxSessionsPerUser is negative")
 	}
 	if c.MaxRetries < 0 {
 		return c, errors.New("session: MaxRetries is negative")

@@ -33,6 +33,17 @@ const (
 	EventConflict EventKind = "conflict"
 	// EventStoreError: the store failed; the request failed closed.
 	EventStoreError EventKind = "store_error"
+	// EventRevoked: a session was ended by the application on behalf of its
+	// user or an admin (a device revoked, log out everywhere).
+	EventRevoked EventKind = "revoked"
+	// EventEvicted: a login beyond Config.MaxSessionsPerUser ended the
+	// user's oldest session.
+	EventEvicted EventKind = "evicted"
+	// EventLimit: a login was refused by Config.MaxSessionsPerUser.
+	EventLimit EventKind = "limit"
+	// EventClientChanged: the session is used by a client with another user
+	// agent or from another network than the one that logged in.
+	EventClientChanged EventKind = "client_changed"
 	// EventTouched: a read-only request extended the idle deadline.
 	EventTouched EventKind = "touched"
 )

@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
@@ -77,6 +78,20 @@ func (s *countingStore) Touch(ctx context.Context, id string, lastActive, idle t
 	return s.Store.(session.Toucher).Touch(ctx, id, lastActive, idle)
 }
 
+func (s *countingStore) ListSubject(ctx context.Context, subject string) ([]*session.Record, error) {
+	if s.fail.Load() {
+		return nil, errDown
+	}
+	return s.Store.(session.SubjectIndex).ListSubject(ctx, subject)
+}
+
+func (s *countingStore) DeleteSubject(ctx context.Context, subject string) (int, error) {
+	if s.fail.Load() {
+		return 0, errDown
+	}
+	return s.Store.(session.SubjectIndex).DeleteSubject(ctx, subject)
+}
+
 func (s *countingStore) calls() int64 {
 	return s.loads.Load() + s.commits.Load() + s.deletes.Load() + s.touches.Load()
 }
@@ -109,7 +124,9 @@ func newEnv(t *testing.T, cfg session.Config, h http.Handler) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewTLSServer(m.Handler(h))
+	srv := httptest.NewUnstartedServer(m.Handler(h))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // handshakes cut short by srv.Close
+	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return &env{t: t, clock: c, store: cs, mgr: m, srv: srv, client: newClient(t, srv)}
 }

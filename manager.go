@@ -34,6 +34,9 @@ func New(store Store, cfg Config) (*Manager, error) {
 	m := &Manager{store: store, cfg: cfg, log: cfg.Logger, now: cfg.Now}
 	m.toucher, _ = store.(Toucher)
 	m.ops = ops{store: store, toucher: m.toucher, observe: cfg.OnStoreOp}
+	if _, ok := store.(SubjectIndex); !ok && cfg.MaxSessionsPerUser > 0 {
+		return nil, errors.New("session: MaxSessionsPerUser needs a store with a subject index")
+	}
 	return m, nil
 }
 
@@ -74,13 +77,4 @@ func (m *Manager) event(ctx context.Context, r *http.Request, kind EventKind, id
 	if m.cfg.OnEvent != nil {
 		m.cfg.OnEvent(ctx, Event{Kind: kind, ID: id, Subject: subject, Request: r, Err: err})
 	}
-}
-
-// Revoke ends the session with the given store ID, wherever it is used.
-func (m *Manager) Revoke(ctx context.Context, id string) error {
-	if err := m.ops.Delete(ctx, id); err != nil {
-		return &StoreError{Op: "delete", Err: err}
-	}
-	m.event(ctx, nil, EventDestroyed, id, "", nil)
-	return nil
 }

@@ -171,6 +171,9 @@ func (st *state) ensureLoaded() error {
 		return nil
 	}
 	st.token, st.id, st.rec = token, id, rec
+	if !st.checkClient(rec) {
+		st.token, st.id, st.rec = "", "", nil
+	}
 	return nil
 }
 

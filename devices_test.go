@@ -1,0 +1,220 @@
+package session_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session"
+)
+
+// accountRoutes adds the account pages to routes.
+func accountRoutes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", routes())
+	mux.HandleFunc("/devices", func(w http.ResponseWriter, r *http.Request) {
+		list, err := session.Devices(r.Context())
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		json.NewEncoder(w).Encode(list)
+	})
+	mux.HandleFunc("/revoke", func(w http.ResponseWriter, r *http.Request) {
+		if err := session.RevokeDevice(r.Context(), r.FormValue("id")); err != nil {
+			http.Error(w, err.Error(), 404)
+		}
+	})
+	mux.HandleFunc("/revoke-others", func(w http.ResponseWriter, r *http.Request) {
+		n, err := session.RevokeOtherDevices(r.Context())
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+		}
+		fmt.Fprint(w, n)
+	})
+	mux.Handle("/sensitive", session.RequireRecentAuth(5*time.Minute, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/login?next=/sensitive", http.StatusSeeOther)
+	}))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "sensitive ok") })))
+	return mux
+}
+
+func devices(t *testing.T, e *env, c *http.Client) []session.Metadata {
+	t.Helper()
+	_, body := e.do(c, "GET", "/devices")
+	var list []session.Metadata
+	if err := json.Unmarshal([]byte(body), &list); err != nil {
+		t.Fatalf("devices: %v: %s", err, body)
+	}
+	return list
+}
+
+func TestDevices(t *testing.T) {
+	e := newEnv(t, session.Config{}, accountRoutes())
+	phone, laptop, tablet := e.client, newClient(t, e.srv), newClient(t, e.srv)
+	for _, c := range []*http.Client{phone, laptop, tablet} {
+		e.clock.Advance(time.Second)
+		e.do(c, "GET", "/login?u=alice")
+	}
+	other := newClient(t, e.srv)
+	e.do(other, "GET", "/login?u=bob")
+
+	list := devices(t, e, laptop)
+	if len(list) != 3 {
+		t.Fatalf("alice has %d devices; want 3", len(list))
+	}
+	if !list[1].Current || list[0].Current || list[2].Current {
+		t.Fatalf("current device not marked: %+v", list)
+	}
+	if list[0].ClientAddr != "127.0.0.1" || list[0].UserAgent == "" || list[0].Created.IsZero() || list[0].LastActive.IsZero() {
+		t.Fatalf("device lacks client details: %+v", list[0])
+	}
+	// A user cannot revoke someone else's session.
+	bobs := devices(t, e, other)
+	if resp, _ := e.do(laptop, "GET", "/revoke?id="+bobs[0].ID); resp.StatusCode != 404 {
+		t.Fatalf("revoking another user's session: %d; want 404", resp.StatusCode)
+	}
+	if len(devices(t, e, other)) != 1 {
+		t.Fatal("bob's session was revoked by alice")
+	}
+	// Revoke the phone from the laptop.
+	e.do(laptop, "GET", "/revoke?id="+list[0].ID)
+	if _, body := e.do(phone, "GET", "/info"); !strings.Contains(body, `"Subject":""`) {
+		t.Fatal("the revoked phone is still logged in")
+	}
+	// Sign out all others from the laptop.
+	if _, body := e.do(laptop, "GET", "/revoke-others"); body != "1" {
+		t.Fatalf("revoke-others ended %s sessions; want 1 (the tablet)", body)
+	}
+	if _, body := e.do(tablet, "GET", "/info"); !strings.Contains(body, `"Subject":""`) {
+		t.Fatal("the tablet is still logged in")
+	}
+	if list := devices(t, e, laptop); len(list) != 1 || !list[0].Current {
+		t.Fatalf("after sign-out of others: %+v", list)
+	}
+	// Log out everywhere (account disabled).
+	n, err := e.mgr.RevokeSubject(t.Context(), "alice")
+	if err != nil || n != 1 {
+		t.Fatalf("RevokeSubject = %d, %v", n, err)
+	}
+	if _, body := e.do(laptop, "GET", "/info"); !strings.Contains(body, `"Subject":""`) {
+		t.Fatal("RevokeSubject left the laptop logged in")
+	}
+}
+
+func TestSessionLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		policy session.LimitPolicy
+	}{{"evict oldest", session.EvictOldest}, {"refuse new", session.RefuseNew}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, session.Config{MaxSessionsPerUser: 2, LimitPolicy: tc.policy}, accountRoutes())
+			clients := []*http.Client{e.client, newClient(t, e.srv), newClient(t, e.srv)}
+			var codes []int
+			for _, c := range clients {
+				e.clock.Advance(time.Second)
+				resp, _ := e.do(c, "GET", "/login?u=alice")
+				codes = append(codes, resp.StatusCode)
+			}
+			n, _ := e.mgr.Sessions(t.Context(), "alice")
+			if len(n) != 2 {
+				t.Fatalf("alice has %d sessions; the limit is 2", len(n))
+			}
+			_, first := e.do(clients[0], "GET", "/info")
+			_, third := e.do(clients[2], "GET", "/info")
+			switch tc.policy {
+			case session.EvictOldest:
+				if codes[2] != 200 || strings.Contains(first, "alice") || !strings.Contains(third, "alice") {
+					t.Fatalf("evict oldest: codes %v, first %s, third %s", codes, first, third)
+				}
+			case session.RefuseNew:
+				if codes[2] != 500 || !strings.Contains(first, "alice") || strings.Contains(third, "alice") {
+					t.Fatalf("refuse new: codes %v, first %s, third %s", codes, first, third)
+				}
+			}
+		})
+	}
+	if _, err := session.New(unindexed{newMem(t)}, session.Config{MaxSessionsPerUser: 1}); err == nil {
+		t.Fatal("a limit on a store without a subject index was accepted")
+	}
+	m, _ := session.New(unindexed{newMem(t)}, session.Config{})
+	if _, err := m.Sessions(t.Context(), "alice"); !errors.Is(err, session.ErrUnsupported) {
+		t.Fatalf("Sessions on a store without an index = %v; want ErrUnsupported", err)
+	}
+}
+
+// unindexed hides every optional capability of a store.
+type unindexed struct{ session.Store }
+
+func TestRequireRecentAuth(t *testing.T) {
+	e := newEnv(t, session.Config{}, accountRoutes())
+	noRedirect := *e.client
+	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if resp, _ := e.do(&noRedirect, "GET", "/sensitive"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("anonymous: %d; want a redirect to log in", resp.StatusCode)
+	}
+	e.do(e.client, "GET", "/login?u=alice")
+	if _, body := e.do(&noRedirect, "GET", "/sensitive"); body != "sensitive ok" {
+		t.Fatalf("fresh login: %q", body)
+	}
+	e.clock.Advance(6 * time.Minute)
+	if resp, _ := e.do(&noRedirect, "GET", "/sensitive"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login 6 minutes old: %d; want a redirect to log in again", resp.StatusCode)
+	}
+}
+
+func TestClientChange(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		policy     session.ClientChangePolicy
+		ua         string
+		loggedIn   bool
+		cartKept   bool
+		wantEvents int
+	}{
+		{"same client", session.ClientChangeDestroy, "", true, true, 0},
+		{"log", session.ClientChangeLog, "Other/1.0", true, true, 1},
+		{"reauth", session.ClientChangeReauth, "Other/1.0", false, true, 1},
+		{"destroy", session.ClientChangeDestroy, "Other/1.0", false, false, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			events := make(chan session.Event, 10)
+			e := newEnv(t, session.Config{ClientChange: tc.policy, OnEvent: func(_ context.Context, ev session.Event) {
+				if ev.Kind == session.EventClientChanged {
+					events <- ev
+				}
+			}}, accountRoutes())
+			e.get("/put?k=cart&v=1")
+			e.get("/login?u=alice")
+			req, _ := http.NewRequest("GET", e.srv.URL+"/info", nil)
+			if tc.ua != "" {
+				req.Header.Set("User-Agent", tc.ua)
+			}
+			resp, err := e.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			_, info := e.get("/info")
+			_, cart := e.get("/get?k=cart")
+			if got := strings.Contains(info, `"alice"`); got != tc.loggedIn {
+				t.Errorf("logged in = %v; want %v (%s)", got, tc.loggedIn, info)
+			}
+			if got := cart == "1"; got != tc.cartKept {
+				t.Errorf("cart kept = %v; want %v", got, tc.cartKept)
+			}
+			if len(events) != tc.wantEvents {
+				t.Errorf("%d client-change events; want %d", len(events), tc.wantEvents)
+			}
+			if tc.wantEvents > 0 {
+				if ev, tok := <-events, e.token(e.client); ev.ID == "" || (tok != "" && strings.Contains(ev.ID, tok)) {
+					t.Errorf("event ID %q: want the hashed ID", ev.ID)
+				}
+			}
+		})
+	}
+}
