@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -216,5 +217,26 @@ func TestClientChange(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestLogEventsNeverLogsTokens(t *testing.T) {
+	var buf strings.Builder
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e := newEnv(t, session.Config{OnEvent: session.LogEvents(logger)}, accountRoutes())
+	e.get("/put?k=a&v=1")
+	tok := e.token(e.client)
+	e.get("/login?u=alice")
+	tok2 := e.token(e.client)
+	e.get("/logout")
+	e.withCookie("/get?k=a", "__Host-session=garbage")
+	out := buf.String()
+	for _, want := range []string{"event=created", "event=renewed", "event=destroyed", "event=malformed", "subject=alice"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, tok) || strings.Contains(out, tok2) || strings.Contains(out, "garbage") {
+		t.Fatalf("a token reached the log:\n%s", out)
 	}
 }

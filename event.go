@@ -1,6 +1,10 @@
 package session
 
-import "net/http"
+import (
+	"context"
+	"log/slog"
+	"net/http"
+)
 
 // EventKind names a lifecycle event.
 type EventKind string
@@ -60,4 +64,40 @@ type Event struct {
 	Request *http.Request
 	// Err is the error behind EventStoreError and EventCorrupt.
 	Err error
+}
+
+// LogEvents returns an OnEvent hook that logs each event to logger with the
+// session's store ID, never its token: the audit trail SECURITY.md asks for.
+// Routine events (touched, conflict) are logged at Debug, rejections and
+// client changes at Warn, the rest at Info.
+func LogEvents(logger *slog.Logger) func(context.Context, Event) {
+	return func(ctx context.Context, e Event) {
+		level := slog.LevelInfo
+		switch e.Kind {
+		case EventTouched, EventConflict:
+			level = slog.LevelDebug
+		case EventMalformed, EventUnknown, EventClientChanged, EventLimit, EventDiscarded, EventCorrupt:
+			level = slog.LevelWarn
+		case EventStoreError:
+			level = slog.LevelError
+		}
+		if !logger.Enabled(ctx, level) {
+			return
+		}
+		attrs := []slog.Attr{slog.String("event", string(e.Kind))}
+		if e.ID != "" {
+			attrs = append(attrs, slog.String("session", e.ID))
+		}
+		if e.Subject != "" {
+			attrs = append(attrs, slog.String("subject", e.Subject))
+		}
+		if e.Request != nil {
+			addr, _ := clientOf(e.Request)
+			attrs = append(attrs, slog.String("client", addr))
+		}
+		if e.Err != nil {
+			attrs = append(attrs, slog.String("err", e.Err.Error()))
+		}
+		logger.LogAttrs(ctx, level, "session "+string(e.Kind), attrs...)
+	}
 }
