@@ -367,17 +367,18 @@ func (st *state) touch() {
 	}
 	idle, _ := m.lifetimes(rec.Persistent)
 	deadline := minTime(now.Add(idle), rec.AbsoluteDeadline)
+	next := *rec
+	next.LastActive, next.IdleDeadline = now, deadline
 	var err error
 	if m.toucher != nil {
 		err = m.ops.Touch(st, st.id, now, deadline)
 	} else {
-		next := *rec
 		next.Version++
-		next.LastActive, next.IdleDeadline = now, deadline
 		err = m.ops.Commit(st, &next, rec.Version)
 	}
 	switch {
 	case err == nil:
+		st.rec = &next // a later commit in this request must not touch again
 		m.event(st, st.r, EventTouched, st.id, rec.Subject, nil)
 	case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
 		// Someone else wrote (and so extended it) or ended it meanwhile.
