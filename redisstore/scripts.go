@@ -1,0 +1,112 @@
+package redisstore
+
+import "github.com/redis/go-redis/v9"
+
+// Each script touches exactly one key (KEYS[1]), so each is valid on a Redis
+// Cluster. Times are Unix milliseconds, which a Lua number holds exactly; the
+// version is compared as a decimal string, so it may use all 64 bits.
+
+// commitScript is the compare-and-swap of Commit.
+//
+//	KEYS[1]  the record
+//	ARGV     expected version, new version, now, expires, absolute deadline,
+//	         TTL (expires - now), record, subject, tombstone ("1"/"0"), writer
+//
+// It returns 1 when the record was written, 0 on a version conflict.
+var commitScript = redis.NewScript(`
+local cur = redis.call('HMGET', KEYS[1], 'v', 'exp', 'w')
+local v = cur[1]
+if v and v == ARGV[2] and cur[3] == ARGV[10] then
+	return 1 -- this very commit, retried after its reply was lost
+end
+local exp = tonumber(cur[2])
+if v and (not exp or exp <= tonumber(ARGV[3])) then
+	v = false -- expired: as good as absent, and never matches
+end
+if ARGV[1] == '0' then
+	if v then return 0 end
+elseif v ~= ARGV[1] then
+	return 0
+end
+redis.call('DEL', KEYS[1])
+if tonumber(ARGV[6]) <= 0 then
+	return 1 -- already expired: nothing to keep
+end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'exp', ARGV[4], 'abs', ARGV[5], 'd', ARGV[7],
+	's', ARGV[8], 't', ARGV[9], 'w', ARGV[10])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+return 1
+`)
+
+// touchScript moves the idle deadline of a live, non-tombstone record without
+// changing its version.
+//
+//	KEYS[1]  the record
+//	ARGV     now, LastActive (ns), IdleDeadline (ns), IdleDeadline (ms)
+//
+// It returns 1 when the record was touched, 0 when there is no such record.
+var touchScript = redis.NewScript(`
+local cur = redis.call('HMGET', KEYS[1], 'exp', 'abs', 't')
+local now = tonumber(ARGV[1])
+local exp = tonumber(cur[1])
+local abs = tonumber(cur[2])
+if not exp or not abs or exp <= now or cur[3] ~= '0' then
+	return 0
+end
+exp = tonumber(ARGV[4])
+if abs < exp then exp = abs end
+if exp <= now then
+	redis.call('DEL', KEYS[1])
+	return 1
+end
+redis.call('HSET', KEYS[1], 'la', ARGV[2], 'idle', ARGV[3], 'exp', string.format('%.0f', exp))
+redis.call('PEXPIRE', KEYS[1], string.format('%.0f', exp - now))
+return 1
+`)
+
+// indexScript adds a session to its subject's set, or raises its score, and
+// prunes the members whose score has passed. It is idempotent.
+//
+//	KEYS[1]  the subject's sorted set
+//	ARGV     now, score (the absolute deadline), session ID
+var indexScript = redis.NewScript(`
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if tonumber(ARGV[2]) > now then
+	redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[3])
+end
+local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if top[2] then
+	redis.call('PEXPIRE', KEYS[1], string.format('%.0f', tonumber(top[2]) - now))
+end
+return 1
+`)
+
+// deleteIfSubjectScript deletes a record if it belongs to a subject.
+//
+//	KEYS[1]  the record
+//	ARGV     subject, now
+//
+// It returns what DeleteSubject should do with the index member:
+const (
+	keepMember  = 0 // keep it: the session belongs to another subject now
+	deletedLive = 1 // the live session was deleted; remove the member
+	deletedDead = 2 // the expired session was deleted; remove the member
+	staleMember = 3 // no session or a tombstone; remove the member
+)
+
+var deleteIfSubjectScript = redis.NewScript(`
+local cur = redis.call('HMGET', KEYS[1], 's', 'exp', 't')
+if not cur[1] or cur[3] ~= '0' then
+	return 3
+end
+if cur[1] ~= ARGV[1] then
+	return 0
+end
+redis.call('DEL', KEYS[1])
+local exp = tonumber(cur[2])
+if exp and exp > tonumber(ARGV[2]) then
+	return 1
+end
+return 2
+`)
