@@ -363,6 +363,9 @@ func (st *state) touch() {
 	}
 	m, now := st.m, st.now()
 	if now.Sub(rec.LastActive) < m.cfg.TouchInterval {
+		if m.cfg.OnEvent != nil {
+			m.event(st, st.r, EventTouchAvoided, st.id, rec.Subject, nil)
+		}
 		return
 	}
 	idle, _ := m.lifetimes(rec.Persistent)

@@ -50,6 +50,9 @@ const (
 	EventClientChanged EventKind = "client_changed"
 	// EventTouched: a read-only request extended the idle deadline.
 	EventTouched EventKind = "touched"
+	// EventTouchAvoided: a read-only request wrote nothing because the
+	// session was touched within Config.TouchInterval.
+	EventTouchAvoided EventKind = "touch_avoided"
 )
 
 // Event describes something that happened to a session. It carries the
@@ -74,7 +77,7 @@ func LogEvents(logger *slog.Logger) func(context.Context, Event) {
 	return func(ctx context.Context, e Event) {
 		level := slog.LevelInfo
 		switch e.Kind {
-		case EventTouched, EventConflict:
+		case EventTouched, EventTouchAvoided, EventConflict:
 			level = slog.LevelDebug
 		case EventMalformed, EventUnknown, EventClientChanged, EventLimit, EventDiscarded, EventCorrupt:
 			level = slog.LevelWarn

@@ -65,7 +65,8 @@ type Metrics struct {
 	revoked, evicted                     prometheus.Counter
 	malformed, unknown                   prometheus.Counter
 	corrupt, conflicts, discarded        prometheus.Counter
-	touches, clientChanges, limits       prometheus.Counter
+	touches, touchesAvoided              prometheus.Counter
+	clientChanges, limits                prometheus.Counter
 
 	duration  [len(storeOps)]*lazyObserver
 	errs      [len(storeOps)]prometheus.Counter
@@ -120,6 +121,7 @@ func New(reg prometheus.Registerer, opts Options) (*Metrics, error) {
 	m.conflicts = counter("cas_conflicts_total", "Commits that found the session changed by a concurrent request and replayed their changes.")
 	m.discarded = counter("discarded_changes_total", "Requests whose changes were dropped because the session was destroyed first.")
 	m.touches = counter("touches_total", "Idle-deadline extensions written for read-only requests.")
+	m.touchesAvoided = counter("touches_avoided_total", "Read-only requests that wrote nothing because the session was touched within the touch interval.")
 	m.clientChanges = counter("client_changes_total", "Logged-in sessions used by a client with another user agent or network.")
 	m.limits = counter("limit_rejections_total", "Logins refused by the per-user session limit.")
 	rejections := counterVec("rejections_total", "Requests refused by CSRF protection or a rate limit.", "reason")
@@ -225,6 +227,8 @@ func (m *Metrics) Event(e session.Event) {
 		c = m.discarded
 	case session.EventTouched:
 		c = m.touches
+	case session.EventTouchAvoided:
+		c = m.touchesAvoided
 	case session.EventClientChanged:
 		c = m.clientChanges
 	case session.EventLimit:

@@ -478,11 +478,11 @@ func TestNew(t *testing.T) {
 		t.Fatal("negative CountInterval: no error")
 	}
 	// Every counter series exists from the start, at zero, under the
-	// namespace: 10 counters without labels, revoked and tokens_rejected
+	// namespace: 11 counters without labels, revoked and tokens_rejected
 	// with 2 series each, 6 rejection reasons and 8 store error series, in
 	// each of the two namespaces; histogram series appear on first use.
-	if n, err := testutil.GatherAndCount(reg); err != nil || n != 2*(10+2+2+6+8) {
-		t.Fatalf("GatherAndCount = %d, %v; want %d", n, err, 2*(10+2+2+6+8))
+	if n, err := testutil.GatherAndCount(reg); err != nil || n != 2*(11+2+2+6+8) {
+		t.Fatalf("GatherAndCount = %d, %v; want %d", n, err, 2*(11+2+2+6+8))
 	}
 }
 
@@ -501,6 +501,7 @@ func TestEventKinds(t *testing.T) {
 		session.EventClientChanged: "sessionkit_client_changes_total",
 		session.EventCorrupt:       "sessionkit_corrupt_records_total",
 		session.EventTouched:       "sessionkit_touches_total",
+		session.EventTouchAvoided:  "sessionkit_touches_avoided_total",
 	}
 	for kind := range kinds {
 		m.Event(session.Event{Kind: kind, ID: "x"})
