@@ -3,9 +3,9 @@ GO ?= go
 STATICCHECK_VERSION := v0.8.2
 export GOFLAGS := -mod=mod
 
-.PHONY: test lint services bench fuzz unit
+.PHONY: test lint services bench fuzz unit e2e soak
 
-test: services lint unit fuzz
+test: services lint unit e2e fuzz
 
 services:
 	@bash scripts/services.sh
@@ -15,9 +15,20 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 	@bash scripts/stdlib-only.sh
+	cd bench && $(GO) vet ./...
+	cd e2e && $(GO) vet ./...
 
 unit:
 	$(GO) test -race -count=1 -timeout 10m ./...
+
+# The reference app in headless Chromium (installed by scripts/services.sh).
+e2e:
+	cd e2e && $(GO) test -count=1 -timeout 5m ./...
+
+# Minutes of load with repeated store outages; not part of CI.
+SOAK ?= 2m
+soak:
+	SESSION_SOAK=$(SOAK) $(GO) test -race -count=1 -run Soak -timeout 30m -v ./internal/reliability/
 
 # Each fuzz target for a few seconds: enough to catch a regression in the
 # parsers, bounded so CI stays fast. The corpus under testdata/ runs in unit too.
@@ -26,6 +37,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseToken$$' -fuzztime $(FUZZTIME) .
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRecord$$' -fuzztime $(FUZZTIME) .
 	$(GO) test -run '^$$' -fuzz '^FuzzCookieValue$$' -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./csrf/
 
 bench:
-	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count 5 ./... | tee bench.out
+	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count 5 . | tee bench.out
