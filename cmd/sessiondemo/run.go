@@ -9,50 +9,260 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/sessionkit/session"
-	"github.com/sessionkit/session/memstore"
+	"github.com/sessionkit/session/csrf"
+	"github.com/sessionkit/session/ratelimit"
+	"github.com/sessionkit/session/ratelimit/redislimit"
+	"github.com/sessionkit/session/sessionprom"
+	"github.com/sessionkit/session/storeurl"
 )
 
-// Run starts the app and serves until ctx ends.
-func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// config is the command line.
+type config struct {
+	addr            string
+	store           string
+	rateLimitStore  string
+	idleTimeout     time.Duration
+	absoluteTimeout time.Duration
+	insecureCookie  bool
+	recentAuth      time.Duration
+	logLevel        slog.Level
+}
+
+const usage = `Usage: sessiondemo [flags]
+
+sessiondemo is sessionkit's reference web app: a small shop with sign-in,
+a cart, preferences, a checkout, "your devices" and an admin view of live
+sessions. It keeps its sessions in an SQLite file in the working directory
+unless -store says otherwise. Demo accounts: alice / wonderland (admin) and
+bob / builder (customer).
+
+Flags:
+`
+
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	c := &config{}
 	fs := flag.NewFlagSet("sessiondemo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
-	if err := fs.Parse(args); err != nil {
-		return err
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	store := memstore.New(memstore.Options{})
-	defer store.Close()
-	mgr, err := session.New(store, session.Config{Logger: log})
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen `address`; port 0 picks a free port")
+	fs.StringVar(&c.store, "store", "sqlite:sessiondemo.db",
+		"session store `URL`: memory:, sqlite:PATH, redis://HOST:6379/DB, postgres://..., mysql://..., memcached://HOST")
+	fs.StringVar(&c.rateLimitStore, "ratelimit-store", "",
+		"rate-limit backend `URL`: memory: or redis://HOST:6379/DB (default: -store when it is redis:// or rediss://, so that instances share limits; memory: otherwise)")
+	fs.DurationVar(&c.idleTimeout, "idle-timeout", time.Hour, "end a session after this long without activity")
+	fs.DurationVar(&c.absoluteTimeout, "absolute-timeout", 24*time.Hour, "end a session this long after sign-in, whatever the activity")
+	fs.BoolVar(&c.insecureCookie, "insecure-cookie", false,
+		"drop the Secure attribute of the session cookie, for plain HTTP on a host other than localhost (browsers accept Secure cookies from http://localhost and http://127.0.0.1 already)")
+	fs.DurationVar(&c.recentAuth, "recent-auth", 5*time.Minute, `how recent a sign-in must be for "sign out all other devices"`)
+	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	switch {
+	case c.idleTimeout <= 0 || c.absoluteTimeout <= 0:
+		return nil, errors.New("-idle-timeout and -absolute-timeout must be positive")
+	case c.recentAuth <= 0:
+		return nil, errors.New("-recent-auth must be positive")
+	}
+	return c, nil
+}
+
+// Run starts the app and serves until ctx ends, then shuts down cleanly.
+// It prints "sessiondemo listening on http://ADDR" to stdout once it
+// accepts connections, and logs to stderr.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		n, err := session.Update(r.Context(), "visits", func(n int) (int, error) { return n + 1, nil })
-		if err != nil {
-			http.Error(w, "session unavailable", http.StatusServiceUnavailable)
-			return
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+
+	openCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	store, err := storeurl.Open(openCtx, cfg.store)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.(io.Closer).Close(); err != nil {
+			log.Error("closing the store", "err", err)
 		}
-		fmt.Fprintf(w, "You have visited this page %d times.\n", n)
-	})
-	ln, err := net.Listen("tcp", *addr)
+	}()
+	backend, closeBackend, backendURL, err := openRateLimit(openCtx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeBackend()
+
+	a, err := newApp(cfg, log, store, backend)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "sessiondemo listening on http://%s\n", ln.Addr())
-	srv := &http.Server{Handler: mgr.Handler(mux), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(shutdown)
-	}()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
+	log.Info("listening", "addr", ln.Addr().String(), "store", storeurl.Redact(cfg.store),
+		"ratelimit_store", storeurl.Redact(backendURL), "idle_timeout", cfg.idleTimeout,
+		"absolute_timeout", cfg.absoluteTimeout, "insecure_cookie", cfg.insecureCookie)
+	if scheme, _, _ := strings.Cut(strings.ToLower(cfg.store), ":"); backendURL == "memory:" && scheme != "memory" && !strings.HasPrefix(scheme, "sqlite") {
+		log.Warn("login rate limits are kept in this process: instances sharing the store do not share them; pass -ratelimit-store redis://HOST:6379/DB to share them")
 	}
+	if !cfg.insecureCookie && !loopback(ln.Addr()) {
+		log.Warn("the session cookie is Secure: browsers send it over HTTPS, or over plain HTTP to localhost and 127.0.0.1 only; " +
+			"put TLS in front, or pass -insecure-cookie for plain-HTTP development on another host")
+	}
+
+	srv := &http.Server{
+		Handler:           a.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelShutdown()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		srv.Close()
+		log.Warn("shutdown did not finish in time; connections closed", "err", err)
+	}
+	<-served
+	log.Info("stopped")
 	return nil
+}
+
+// newApp wires the session managers, CSRF protection, rate limits and
+// metrics around store.
+func newApp(cfg *config, log *slog.Logger, store session.Store, backend ratelimit.Backend) (*app, error) {
+	a := &app{log: log, store: store, recentAuth: cfg.recentAuth}
+	var err error
+	if a.pages, err = parseTemplates(); err != nil {
+		return nil, err
+	}
+
+	a.reg = prometheus.NewRegistry()
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	storeName, _, _ := strings.Cut(strings.ToLower(cfg.store), ":")
+	if a.metrics, err = sessionprom.New(a.reg, sessionprom.Options{StoreName: storeName}); err != nil {
+		return nil, err
+	}
+	if err := a.metrics.WatchStore(store); err != nil {
+		log.Info("no sessions_live metric", "reason", err)
+	}
+
+	// Clients that send many session IDs the server never issued (or that
+	// ended long ago) are guessing: count them per address, and refuse
+	// such a client for a while. The count protects capacity, not
+	// accounts, so it fails open when its backend does.
+	a.badIDs = ratelimit.NewCounter(backend, badSessionIDs,
+		ratelimit.Options{Name: "bad-session-id", Logger: log, FailOpenOnError: true})
+	logEvents := session.LogEvents(log) // store IDs only, never tokens
+	base := session.Config{
+		IdleTimeout:     cfg.idleTimeout,
+		AbsoluteTimeout: cfg.absoluteTimeout,
+		Cookie:          session.Cookie{InsecureCookie: cfg.insecureCookie},
+		Logger:          log,
+		OnEvent: func(ctx context.Context, e session.Event) {
+			logEvents(ctx, e)
+			if (e.Kind == session.EventMalformed || e.Kind == session.EventUnknown) && e.Request != nil {
+				if _, err := a.badIDs.Add(ctx, clientKey(e.Request)); err != nil {
+					log.WarnContext(ctx, "counting a bad session ID failed", "err", err)
+				}
+			}
+		},
+	}
+	web := base
+	web.ClearSiteData = true // logout clears the browser's cookies for the site
+	a.metrics.Instrument(&web)
+	if a.web, err = session.New(store, web); err != nil {
+		return nil, err
+	}
+	api := base
+	api.Header = "Authorization"
+	a.metrics.Instrument(&api)
+	if a.api, err = session.New(store, api); err != nil {
+		return nil, err
+	}
+
+	if a.csrf, err = csrf.New(csrf.Options{ErrorHandler: a.csrfRefused}); err != nil {
+		return nil, err
+	}
+	a.limits = newLoginLimits(backend, ratelimit.Options{Logger: log})
+	return a, nil
+}
+
+// openRateLimit opens the rate-limit backend named by -ratelimit-store, or
+// derived from -store. It returns the backend, its closer and its URL.
+func openRateLimit(ctx context.Context, cfg *config) (ratelimit.Backend, func(), string, error) {
+	raw := cfg.rateLimitStore
+	if raw == "" {
+		raw = "memory:"
+		if s := strings.ToLower(cfg.store); strings.HasPrefix(s, "redis://") || strings.HasPrefix(s, "rediss://") {
+			raw = cfg.store
+		}
+	}
+	scheme, _, _ := strings.Cut(strings.ToLower(raw), ":")
+	switch scheme {
+	case "memory":
+		if raw != "memory:" {
+			return nil, nil, "", fmt.Errorf("-ratelimit-store %q: memory: takes no options", raw)
+		}
+		m := ratelimit.NewMemory(ratelimit.MemoryOptions{})
+		return m, func() { m.Close() }, raw, nil
+	case "redis", "rediss":
+		opts, err := redis.ParseURL(raw)
+		if err != nil {
+			var ue *url.Error // it quotes the URL, password included
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
+			return nil, nil, "", fmt.Errorf("-ratelimit-store %s: %w", storeurl.Redact(raw), err)
+		}
+		client := redis.NewClient(opts)
+		if err := client.Ping(ctx).Err(); err != nil {
+			client.Close()
+			return nil, nil, "", fmt.Errorf("-ratelimit-store %s: ping: %w", storeurl.Redact(raw), err)
+		}
+		backend := redislimit.New(client, redislimit.Options{Prefix: "sessiondemo:ratelimit:"})
+		return backend, func() { client.Close() }, raw, nil
+	}
+	return nil, nil, "", fmt.Errorf("-ratelimit-store %s: want memory: or redis://host:port/db", storeurl.Redact(raw))
+}
+
+// loopback reports whether the server listens on a loopback address only,
+// where browsers accept the Secure cookie over plain HTTP.
+func loopback(addr net.Addr) bool {
+	ap, err := netip.ParseAddrPort(addr.String())
+	return err == nil && ap.Addr().IsLoopback()
 }

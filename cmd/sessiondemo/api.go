@@ -1,0 +1,138 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/sessionkit/session"
+)
+
+// The JSON API runs on a second session.Manager over the same store, with
+// Config.Header "Authorization": the client logs in once, gets a token and
+// sends it back as "Authorization: Bearer <token>". No cookie is involved,
+// so the API needs no CSRF protection; its sessions show on the devices
+// page like any other.
+
+type apiCredentials struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+type apiError struct {
+	Error string `json:"error"`
+}
+
+// writeJSON answers with v as JSON. API responses carry the user's data or a
+// token: never cache them.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// POST /api/login {"username": ..., "password": ...} → {"token": ...}
+func (a *app) apiLogin(w http.ResponseWriter, r *http.Request) {
+	var c apiCredentials
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
+	if err := dec.Decode(&c); err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{"want a JSON object with username and password"})
+		return
+	}
+	u, retry, err := a.attempt(r, normalizeName(c.Username), c.Password)
+	switch {
+	case err != nil:
+		a.log.ErrorContext(r.Context(), "api login failed", "err", err)
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusServiceUnavailable, apiError{"service unavailable"})
+		return
+	case retry > 0:
+		retryAfter(w, retry)
+		writeJSON(w, http.StatusTooManyRequests, apiError{"too many login attempts"})
+		return
+	case u == nil:
+		writeJSON(w, http.StatusUnauthorized, apiError{"wrong user name or password"})
+		return
+	}
+	ctx := r.Context()
+	if err := session.Login(ctx, u.Name); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	token, err := session.Token(ctx) // commits the session
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	info, err := session.Info(ctx)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Token     string    `json:"token"`
+		TokenType string    `json:"token_type"`
+		ExpiresAt time.Time `json:"expires_at"`
+	}{token, "Bearer", expiry(info)})
+}
+
+type apiMe struct {
+	User    string     `json:"user"`
+	Role    string     `json:"role"`
+	Cart    cart       `json:"cart"`
+	Session apiSession `json:"session"`
+}
+
+type apiSession struct {
+	ID        string    `json:"id"` // the store ID, not the token
+	Created   time.Time `json:"created"`
+	AuthTime  time.Time `json:"auth_time"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// GET /api/me (Authorization: Bearer <token>)
+func (a *app) apiMe(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	info, err := session.Info(ctx)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	u := lookupUser(info.Subject)
+	if u == nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="sessiondemo"`)
+		writeJSON(w, http.StatusUnauthorized, apiError{"log in at POST /api/login and send Authorization: Bearer <token>"})
+		return
+	}
+	c, err := session.Get[cart](ctx, keyCart)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if c == nil {
+		c = cart{}
+	}
+	writeJSON(w, http.StatusOK, apiMe{
+		User: u.Name, Role: u.Role, Cart: c,
+		Session: apiSession{ID: info.ID, Created: info.Created, AuthTime: info.AuthTime, ExpiresAt: expiry(info)},
+	})
+}
+
+// POST /api/logout: the token stops working.
+func (a *app) apiLogout(w http.ResponseWriter, r *http.Request) {
+	if err := session.Destroy(r.Context()); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// expiry is when a session ends if unused: the earlier of its deadlines.
+func expiry(m session.Metadata) time.Time {
+	if m.AbsoluteDeadline.Before(m.IdleDeadline) {
+		return m.AbsoluteDeadline
+	}
+	return m.IdleDeadline
+}
