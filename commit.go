@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"math/rand/v2"
 	"slices"
@@ -309,6 +310,7 @@ func (st *state) commitRenew() error {
 	next := st.build(st.rec, id, 1)
 	next.ClientAddr, next.UserAgent = clientOf(st.r)
 	if err := m.ops.Commit(st, next, 0); err != nil {
+		st.cleanup(id) // the create may have landed though its reply was lost
 		return st.storeErr("commit", err)
 	}
 	for attempt := 0; ; attempt++ {
@@ -324,25 +326,45 @@ func (st *state) commitRenew() error {
 			break
 		}
 		if !errors.Is(err, ErrConflict) {
-			m.ops.Delete(st, id)
-			return st.storeErr("commit", err)
+			switch st.renewalLanded(old, id) {
+			case landedYes:
+				// Only the reply was lost: the renewal is complete.
+				err = nil
+			case landedNo:
+				st.cleanup(id)
+				return st.storeErr("commit", err)
+			case landedUnknown:
+				// The store cannot tell. If the tombstone landed, the old
+				// cookie opens nothing and only the new one reaches the
+				// data: send it with the error so the session is not lost,
+				// and try to kill the old ID in case the tombstone did not
+				// land.
+				st.setCookie(token, next.Persistent, next.AbsoluteDeadline)
+				st.keepCookie = true
+				st.cleanup(old.ID)
+				st.token, st.id, st.rec, st.vals, st.renew = token, id, next, nil, false
+				return st.storeErr("commit", err)
+			}
+			if err == nil {
+				break
+			}
 		}
 		oldID := st.id
 		if err := st.reload(attempt); err != nil {
-			m.ops.Delete(st, id)
+			st.cleanup(id)
 			return err
 		}
 		if st.id != oldID {
 			// Another request renewed it first: ours is not needed; commit
 			// the changes to theirs.
-			m.ops.Delete(st, id)
+			st.cleanup(id)
 			st.renew = false
 			return st.commitUpdate()
 		}
 		upd := st.build(st.rec, id, next.Version+1)
 		upd.ClientAddr, upd.UserAgent = next.ClientAddr, next.UserAgent
 		if err := m.ops.Commit(st, upd, next.Version); err != nil {
-			m.ops.Delete(st, id)
+			st.cleanup(id)
 			return st.storeErr("commit", err)
 		}
 		next = upd
@@ -351,6 +373,50 @@ func (st *state) commitRenew() error {
 	st.setCookie(token, next.Persistent, next.AbsoluteDeadline)
 	m.event(st, st.r, EventRenewed, id, next.Subject, nil)
 	return nil
+}
+
+type landed int
+
+const (
+	landedUnknown landed = iota
+	landedYes
+	landedNo
+)
+
+// renewalLanded finds out whether the tombstone turning old into a pointer to
+// newID was stored, after a commit that failed without a verdict (a lost
+// reply, a deadline). A record that is gone or at another version means the
+// tombstone did not land; the request then fails and the old ID, untouched,
+// keeps the session.
+func (st *state) renewalLanded(old *Record, newID string) landed {
+	ctx, cancel := st.detached()
+	defer cancel()
+	rec, err := st.m.ops.Load(ctx, old.ID)
+	switch {
+	case err == nil && rec.RenewedTo == newID:
+		return landedYes
+	case err == nil && rec.Version == old.Version:
+		return landedNo
+	case err == nil, errors.Is(err, ErrNotFound):
+		return landedNo
+	}
+	return landedUnknown
+}
+
+// detached returns a context for work that must outlive a failed request
+// (clean-up, checks after a lost reply), bounded on its own.
+func (st *state) detached() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(st.Context), 2*time.Second)
+}
+
+// cleanup deletes a record this request created but could not use, with a
+// context of its own: the request's may be the reason it failed.
+func (st *state) cleanup(id string) {
+	ctx, cancel := st.detached()
+	defer cancel()
+	if err := st.m.ops.Delete(ctx, id); err != nil {
+		st.m.log.Warn("session: clean-up after a failed commit failed; the record expires on its own", "session", id, "err", err)
+	}
 }
 
 // touch extends the idle deadline of a session that was read but not

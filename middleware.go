@@ -23,19 +23,22 @@ type state struct {
 
 	mu      sync.Mutex
 	loaded  bool
-	loadErr error     // a store failure while loading: the request fails closed
-	token   string    // the client's token, or the one issued by this request
-	id      string    // store ID of the session in use; "" when none
-	rec     *Record   // the record as loaded or last committed; never modified
-	vals    []Value   // the current values when changed, nil otherwise
-	ops     []op      // the changes, replayed on a conflict
-	meta    metaOps   // metadata changes, replayed on a conflict
-	clear   bool      // the client holds a token that no longer opens a session
-	renew   bool      // a new ID is due at commit
-	destroy bool      // the session ends at commit
-	started bool      // the response started: no more changes
-	failed  error     // the commit failed and the error handler answered
-	touched time.Time // the time of this request, once read
+	loadErr error   // a store failure while loading: the request fails closed
+	token   string  // the client's token, or the one issued by this request
+	id      string  // store ID of the session in use; "" when none
+	rec     *Record // the record as loaded or last committed; never modified
+	vals    []Value // the current values when changed, nil otherwise
+	ops     []op    // the changes, replayed on a conflict
+	meta    metaOps // metadata changes, replayed on a conflict
+	clear   bool    // the client holds a token that no longer opens a session
+	renew   bool    // a new ID is due at commit
+	destroy bool    // the session ends at commit
+	started bool    // the response started: no more changes
+	// keepCookie keeps the session cookie on an error response: a renewal
+	// whose outcome is unknown must still hand over the new token.
+	keepCookie bool
+	failed     error     // the commit failed and the error handler answered
+	touched    time.Time // the time of this request, once read
 }
 
 type ctxKey struct{}
@@ -107,8 +110,13 @@ func (st *state) commitBeforeResponse() error {
 		if err := st.commitLocked(); err != nil && !errors.Is(err, ErrDestroyed) {
 			st.failed = err
 			h := st.w.Header()
+			cookies := h["Set-Cookie"]
 			for k := range h {
 				delete(h, k)
+			}
+			if st.keepCookie {
+				h["Set-Cookie"] = cookies
+				h.Set("Cache-Control", "no-store")
 			}
 			st.m.cfg.ErrorHandler(st.w, st.r, err)
 		}
