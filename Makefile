@@ -28,7 +28,7 @@ e2e:
 # Minutes of load with repeated store outages; not part of CI.
 SOAK ?= 2m
 soak:
-	SESSION_SOAK=$(SOAK) $(GO) test -race -count=1 -run Soak -timeout 30m -v ./internal/reliability/
+	SESSION_SOAK=$(SOAK) $(GO) test -race -count=1 -run '^TestSoak$$' -timeout 30m -v ./internal/reliability/
 
 # Each fuzz target for a few seconds: enough to catch a regression in the
 # parsers, bounded so CI stays fast. The corpus under testdata/ runs in unit too.
