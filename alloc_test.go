@@ -62,8 +62,8 @@ func TestAllocs(t *testing.T) {
 	if got != "alice" {
 		t.Fatalf("Get = %q", got)
 	}
-	if n > 12 {
-		t.Errorf("a request that reads one value of a live session costs %v allocations; budget 12", n)
+	if n > 9 {
+		t.Errorf("a request that reads one value of a live session costs %v allocations; budget 9", n)
 	}
 	t.Logf("untouched: %v allocations over the bare handler's %v; read of a live session: %v", with-bare, bare, n)
 }

@@ -23,6 +23,11 @@ const recordFormat = 1
 
 // EncodeRecord appends the encoding of r (all but its ID) to dst.
 func EncodeRecord(dst []byte, r *Record) []byte {
+	// Size the buffer once: stores keep it as it is, so growth slack would
+	// stay in memory for the session's life.
+	if need := encodedSize(r); cap(dst)-len(dst) < need {
+		dst = append(make([]byte, 0, len(dst)+need), dst...)
+	}
 	dst = append(dst, recordFormat)
 	dst = binary.AppendUvarint(dst, r.Version)
 	for _, t := range [...]time.Time{r.Created, r.LastActive, r.AuthTime, r.IdleDeadline, r.AbsoluteDeadline} {
@@ -45,6 +50,53 @@ func EncodeRecord(dst []byte, r *Record) []byte {
 		dst = append(dst, v.Data...)
 	}
 	return dst
+}
+
+// encodedSize bounds the length of r's encoding from above, tightly.
+func encodedSize(r *Record) int {
+	n := 1 + binary.MaxVarintLen64 + 1 // format, version, flags
+	for _, t := range [...]time.Time{r.Created, r.LastActive, r.AuthTime, r.IdleDeadline, r.AbsoluteDeadline} {
+		n += varintLen(unixNano(t))
+	}
+	n -= binary.MaxVarintLen64 - uvarintLen(r.Version)
+	for _, s := range [...]string{r.Subject, r.ClientAddr, r.UserAgent, r.RenewedTo} {
+		n += uvarintLen(uint64(len(s))) + len(s)
+	}
+	n += uvarintLen(uint64(len(r.Values)))
+	for _, v := range r.Values {
+		n += uvarintLen(uint64(len(v.Key))) + len(v.Key) + uvarintLen(uint64(len(v.Data))) + len(v.Data)
+	}
+	return n
+}
+
+func uvarintLen(x uint64) int {
+	n := 1
+	for x >= 0x80 {
+		x >>= 7
+		n++
+	}
+	return n
+}
+
+func varintLen(x int64) int {
+	ux := uint64(x) << 1
+	if x < 0 {
+		ux = ^ux
+	}
+	return uvarintLen(ux)
+}
+
+// RecordVersion reads the version of an encoded record without decoding the
+// rest, for stores that keep only the blob.
+func RecordVersion(b []byte) (uint64, error) {
+	if len(b) == 0 || b[0] != recordFormat {
+		return 0, fmt.Errorf("%w: unknown format", ErrCorrupt)
+	}
+	v, n := binary.Uvarint(b[1:])
+	if n <= 0 {
+		return 0, fmt.Errorf("%w: truncated", ErrCorrupt)
+	}
+	return v, nil
 }
 
 // DecodeRecord decodes a record encoded by EncodeRecord and gives it the ID
@@ -200,4 +252,22 @@ func unixNano(t time.Time) int64 {
 // registration, are readable by sessionctl and by other languages.
 func encodeValue(v any) ([]byte, error) { return json.Marshal(v) }
 
-func decodeValue(data []byte, v any) error { return json.Unmarshal(data, v) }
+func decodeValue(data []byte, v any) error {
+	// The commonest value is a plain string (a user name, a flash message):
+	// take it without the JSON decoder when it holds no escapes.
+	if p, ok := v.(*string); ok && len(data) >= 2 && data[0] == '"' && data[len(data)-1] == '"' {
+		inner := data[1 : len(data)-1]
+		plain := true
+		for _, c := range inner {
+			if c == '\\' || c == '"' || c < 0x20 || c >= 0x80 {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			*p = string(inner)
+			return nil
+		}
+	}
+	return json.Unmarshal(data, v)
+}

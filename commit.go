@@ -263,8 +263,10 @@ func (st *state) reload(attempt int) error {
 		return ErrTooManyConflicts
 	}
 	if attempt >= 2 {
-		// Many writers on one session: spread them out a little.
-		d := time.Duration(rand.Int64N(int64(min(attempt, 20)) * int64(100*time.Microsecond)))
+		// Many writers on one session: back off, with jitter, so that they
+		// stop colliding instead of failing; capped so one request waits at
+		// most about half a second in all.
+		d := time.Duration(rand.Int64N(int64(min(time.Duration(attempt*attempt)*50*time.Microsecond, 10*time.Millisecond))))
 		select {
 		case <-time.After(d):
 		case <-st.Done():

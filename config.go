@@ -44,7 +44,8 @@ type Config struct {
 	Header string
 
 	// MaxRetries bounds how often a commit is retried after concurrent
-	// requests changed the session first. Default 50.
+	// requests changed the session first, with a jittered back-off between
+	// attempts (at most 10 ms each). Default 100.
 	MaxRetries int
 
 	// RenewGrace is how long a renewed ID keeps pointing to its successor,
@@ -141,7 +142,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.TouchInterval, min(time.Minute, c.IdleTimeout/10))
 	def(&c.RenewGrace, time.Minute)
 	if c.MaxRetries == 0 {
-		c.MaxRetries = 50
+		c.MaxRetries = 100
 	}
 	if c.IdleTimeout > c.AbsoluteTimeout {
 		return c, fmt.Errorf("session: IdleTimeout (%v) is longer than AbsoluteTimeout (%v)", c.IdleTimeout, c.AbsoluteTimeout)

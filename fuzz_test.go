@@ -82,3 +82,20 @@ func TestRecordRoundTrip(t *testing.T) {
 		t.Fatal("unknown format decoded")
 	}
 }
+
+func TestEncodeRecordIsTight(t *testing.T) {
+	now := time.Now()
+	for _, rec := range []*session.Record{
+		{},
+		{Version: 1 << 40, Created: now, IdleDeadline: now.Add(time.Hour), AbsoluteDeadline: time.Unix(-1e9, 0),
+			Subject: "s", UserAgent: string(make([]byte, 300)), Values: []session.Value{{Key: "k", Data: make([]byte, 200)}}},
+	} {
+		enc := session.EncodeRecord(nil, rec)
+		if cap(enc) != len(enc) {
+			t.Errorf("EncodeRecord: len %d, cap %d; the buffer should be sized exactly", len(enc), cap(enc))
+		}
+		if v, err := session.RecordVersion(enc); err != nil || v != rec.Version {
+			t.Errorf("RecordVersion = %d, %v; want %d", v, err, rec.Version)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -568,5 +569,15 @@ func TestSlowRequestFollowsRenewal(t *testing.T) {
 func TestNoMiddleware(t *testing.T) {
 	if err := session.Put(t.Context(), "a", 1); !errors.Is(err, session.ErrNoMiddleware) {
 		t.Fatalf("Put without middleware = %v", err)
+	}
+}
+
+func TestStringValues(t *testing.T) {
+	e := newEnv(t, session.Config{}, routes())
+	for _, v := range []string{"plain", `with "quotes"`, "tab\tand\nnewline", "ünïcödé ✓", `back\slash`, "", "<script>"} {
+		e.get("/put?k=s&v=" + url.QueryEscape(v))
+		if _, body := e.get("/get?k=s"); body != v {
+			t.Errorf("Get after Put(%q) = %q", v, body)
+		}
 	}
 }

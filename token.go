@@ -57,7 +57,9 @@ func parseToken(s string) (id string, ok bool) {
 
 func hashID(raw *[tokenBytes]byte) string {
 	sum := sha256.Sum256(raw[:])
-	return hex.EncodeToString(sum[:])
+	var buf [2 * sha256.Size]byte
+	hex.Encode(buf[:], sum[:])
+	return string(buf[:]) // one allocation; EncodeToString takes two
 }
 
 // HashToken returns the store ID of a token, or false if the token is not

@@ -174,11 +174,8 @@ func (s *Store) Commit(ctx context.Context, rec *session.Record, expected uint64
 // storedVersion reads the version from an encoded record without decoding
 // the rest.
 func storedVersion(data []byte) uint64 {
-	rec, err := session.DecodeRecord("", data)
-	if err != nil {
-		return 0
-	}
-	return rec.Version
+	v, _ := session.RecordVersion(data)
+	return v
 }
 
 // Touch implements session.Toucher.
