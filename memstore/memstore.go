@@ -10,7 +10,6 @@
 package memstore
 
 import (
-	"container/heap"
 	"context"
 	"fmt"
 	"slices"
@@ -400,7 +399,7 @@ func slotOf(ns int64) int64 { return (ns + int64(time.Second) - 1) / int64(time.
 func (w *wheel) add(slot int64, k key) {
 	keys, ok := w.slots[slot]
 	if !ok {
-		heap.Push(&w.order, slot)
+		w.order.push(slot)
 	}
 	w.slots[slot] = append(keys, k)
 }
@@ -409,23 +408,51 @@ func (w *wheel) popDue(due int64) (int64, []key, bool) {
 	if len(w.order) == 0 || w.order[0] > due {
 		return 0, nil, false
 	}
-	slot := heap.Pop(&w.order).(int64)
+	slot := w.order.pop()
 	keys := w.slots[slot]
 	delete(w.slots, slot)
 	return slot, keys, true
 }
 
+// slotHeap is a binary min-heap of slots. container/heap would box each
+// int64 into an interface: one allocation per slot swept.
 type slotHeap []int64
 
-func (h slotHeap) Len() int           { return len(h) }
-func (h slotHeap) Less(i, j int) bool { return h[i] < h[j] }
-func (h slotHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *slotHeap) Push(x any)        { *h = append(*h, x.(int64)) }
-func (h *slotHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+func (h *slotHeap) push(x int64) {
+	*h = append(*h, x)
+	a := *h
+	for i := len(a) - 1; i > 0; {
+		p := (i - 1) / 2
+		if a[p] <= a[i] {
+			break
+		}
+		a[p], a[i] = a[i], a[p]
+		i = p
+	}
+}
+
+func (h *slotHeap) pop() int64 {
+	a := *h
+	top := a[0]
+	n := len(a) - 1
+	a[0] = a[n]
+	a = a[:n]
+	for i := 0; ; {
+		l, small := 2*i+1, i
+		if l < n && a[l] < a[small] {
+			small = l
+		}
+		if r := l + 1; r < n && a[r] < a[small] {
+			small = r
+		}
+		if small == i {
+			break
+		}
+		a[i], a[small] = a[small], a[i]
+		i = small
+	}
+	*h = a
+	return top
 }
 
 // parseID decodes a 64-character lowercase hex ID without allocating.

@@ -1,6 +1,7 @@
 package memstore_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -15,4 +16,39 @@ func TestConformance(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
+}
+
+// TestSweepOrder files deadlines in random order and checks the sweeper
+// removes exactly those due, however they were filed.
+func TestSweepOrder(t *testing.T) {
+	base := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	now := base
+	s := memstore.New(memstore.Options{Now: func() time.Time { return now }})
+	defer s.Close()
+	ctx := context.Background()
+	const n = 2000
+	for i := range n {
+		// Deadlines 1..n seconds ahead, filed in a scrambled order.
+		d := time.Duration((i*7919)%n+1) * time.Second
+		rec := &session.Record{ID: storetest.NewID(), Version: 1, Created: base, LastActive: base,
+			IdleDeadline: base.Add(d), AbsoluteDeadline: base.Add(24 * time.Hour)}
+		if err := s.Commit(ctx, rec, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := 0
+	for step := 1; step <= 4; step++ {
+		now = base.Add(time.Duration(step*n/4) * time.Second)
+		got, err := s.DeleteExpired(ctx, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += got
+		if total != step*n/4 {
+			t.Fatalf("after sweeping to +%ds: %d removed in all; want %d", step*n/4, total, step*n/4)
+		}
+	}
+	if c, _ := s.Count(ctx); c != 0 {
+		t.Fatalf("%d records left", c)
+	}
 }
