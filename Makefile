@@ -39,5 +39,14 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzCookieValue$$' -fuzztime $(FUZZTIME) .
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./csrf/
 
+# About 15 minutes. Writes bench/out/: the raw outputs, benchstat's tables
+# and the load test's markdown, from which BENCHMARKS.md's tables are taken.
+BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 bench:
-	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count 5 . | tee bench.out
+	mkdir -p bench/out
+	cd bench && $(GO) test -run '^$$' -bench 'Untouched|Read|Modify|Login' -benchmem -count 6 . | tee out/core.txt
+	cd bench && $(GO) test -run '^$$' -bench 'HeapPerSession' -benchmem -count 3 -benchtime 1x . | tee out/heap.txt
+	cd bench && $(GO) test -run '^$$' -bench 'Sweep' -benchmem -count 3 . | tee out/sweep.txt
+	cd bench && $(GO) run $(BENCHSTAT) -col /lib out/core.txt | tee out/core-benchstat.txt
+	cd bench && $(GO) run ./cmd/loadtest | tee out/loadtest.md
+	$(GO) test -run '^$$' -bench . -benchmem ./ratelimit/... | tee bench/out/ratelimit.txt
