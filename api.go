@@ -42,15 +42,11 @@ func Get[T any](ctx context.Context, key string) (T, error) {
 // Has reports whether the session holds key. It is false when the store
 // cannot be read.
 func Has(ctx context.Context, key string) bool {
-	st, err := from(ctx)
+	st, err := lock(ctx)
 	if err != nil {
 		return false
 	}
-	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.ensureLoaded() != nil {
-		return false
-	}
 	r := Record{Values: st.values()}
 	_, ok := r.Lookup(key)
 	return ok
@@ -58,15 +54,11 @@ func Has(ctx context.Context, key string) bool {
 
 // Keys returns the session's keys in order.
 func Keys(ctx context.Context) ([]string, error) {
-	st, err := from(ctx)
+	st, err := lock(ctx)
 	if err != nil {
 		return nil, err
 	}
-	st.mu.Lock()
 	defer st.mu.Unlock()
-	if err := st.ensureLoaded(); err != nil {
-		return nil, err
-	}
 	vals := st.values()
 	keys := make([]string, len(vals))
 	for i, v := range vals {
@@ -98,15 +90,11 @@ func Clear(ctx context.Context) error {
 // Pop returns the value of key and deletes it: a flash message.
 func Pop[T any](ctx context.Context, key string) (T, error) {
 	var v T
-	st, err := from(ctx)
+	st, err := lock(ctx)
 	if err != nil {
 		return v, err
 	}
-	st.mu.Lock()
 	defer st.mu.Unlock()
-	if err := st.ensureLoaded(); err != nil {
-		return v, err
-	}
 	r := Record{Values: st.values()}
 	data, ok := r.Lookup(key)
 	if !ok {
@@ -143,16 +131,27 @@ func Update[T any](ctx context.Context, key string, fn func(T) (T, error)) (T, e
 	return result, err
 }
 
-func change(ctx context.Context, o op) error {
+// lock returns the request's state, locked, with its session loaded. The
+// caller unlocks st.mu.
+func lock(ctx context.Context) (*state, error) {
 	st, err := from(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st.mu.Lock()
+	if err := st.ensureLoaded(); err != nil {
+		st.mu.Unlock()
+		return nil, err
+	}
+	return st, nil
+}
+
+func change(ctx context.Context, o op) error {
+	st, err := lock(ctx)
 	if err != nil {
 		return err
 	}
-	st.mu.Lock()
 	defer st.mu.Unlock()
-	if err := st.ensureLoaded(); err != nil {
-		return err
-	}
 	return st.changeLocked(o)
 }
 
@@ -182,15 +181,11 @@ func (st *state) writable() error {
 
 // metaChange applies a metadata change.
 func metaChange(ctx context.Context, f func(st *state)) error {
-	st, err := from(ctx)
+	st, err := lock(ctx)
 	if err != nil {
 		return err
 	}
-	st.mu.Lock()
 	defer st.mu.Unlock()
-	if err := st.ensureLoaded(); err != nil {
-		return err
-	}
 	if err := st.writable(); err != nil {
 		return err
 	}
@@ -213,15 +208,11 @@ func Renew(ctx context.Context) error {
 // With Config.MaxSessionsPerUser set, Login makes room among the user's
 // sessions (EvictOldest) or returns ErrLimit (RefuseNew) and changes nothing.
 func Login(ctx context.Context, subject string) error {
-	st, err := from(ctx)
+	st, err := lock(ctx)
 	if err != nil {
 		return err
 	}
-	st.mu.Lock()
 	defer st.mu.Unlock()
-	if err := st.ensureLoaded(); err != nil {
-		return err
-	}
 	if err := st.writable(); err != nil {
 		return err
 	}
@@ -276,15 +267,11 @@ type Metadata struct {
 // Info returns the current session's metadata, as it will be committed. A
 // visitor without a session gets the zero Metadata with New set.
 func Info(ctx context.Context) (Metadata, error) {
-	st, err := from(ctx)
+	st, err := lock(ctx)
 	if err != nil {
 		return Metadata{}, err
 	}
-	st.mu.Lock()
 	defer st.mu.Unlock()
-	if err := st.ensureLoaded(); err != nil {
-		return Metadata{}, err
-	}
 	if st.destroy || (st.rec == nil && !st.changed()) {
 		return Metadata{New: true}, nil
 	}
@@ -300,15 +287,11 @@ func Info(ctx context.Context) (Metadata, error) {
 // ID returns the store ID of the current session (never the token), or ""
 // when there is none yet. Rate limiters and logs key on it.
 func ID(ctx context.Context) string {
-	st, err := from(ctx)
+	st, err := lock(ctx)
 	if err != nil {
 		return ""
 	}
-	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.ensureLoaded() != nil {
-		return ""
-	}
 	return st.id
 }
 

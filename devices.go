@@ -177,15 +177,11 @@ func RevokeOtherDevices(ctx context.Context) (int, error) {
 
 // current returns the request's state and its committed subject.
 func current(ctx context.Context) (*state, string, error) {
-	st, err := from(ctx)
+	st, err := lock(ctx)
 	if err != nil {
 		return nil, "", err
 	}
-	st.mu.Lock()
 	defer st.mu.Unlock()
-	if err := st.ensureLoaded(); err != nil {
-		return nil, "", err
-	}
 	if st.rec == nil {
 		return st, "", nil
 	}
