@@ -2,6 +2,7 @@ package memstore_test
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -50,5 +51,28 @@ func TestSweepOrder(t *testing.T) {
 	}
 	if c, _ := s.Count(ctx); c != 0 {
 		t.Fatalf("%d records left", c)
+	}
+}
+
+// TestCloseStopsSweeper checks Close leaves no goroutine behind.
+func TestCloseStopsSweeper(t *testing.T) {
+	before := runtime.NumGoroutine()
+	stores := make([]*memstore.Store, 10)
+	for i := range stores {
+		stores[i] = memstore.New(memstore.Options{SweepInterval: time.Millisecond})
+	}
+	time.Sleep(5 * time.Millisecond) // let the sweepers run
+	if n := runtime.NumGoroutine(); n < before+len(stores) {
+		t.Fatalf("%d goroutines with 10 stores open, %d before: the sweepers did not start", n, before)
+	}
+	for _, s := range stores {
+		s.Close()
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines after Close; %d before", runtime.NumGoroutine(), before)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
