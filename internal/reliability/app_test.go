@@ -34,8 +34,12 @@ const (
 	// takes longer counts as a failure of the test, not as a 503.
 	clientTimeout = 2 * time.Second
 	// recoveryBound is how soon after the store is back every request must
-	// succeed again.
-	recoveryBound = time.Second
+	// succeed again. The target is a second, and the measured recovery is
+	// logged against it; the bound adds half a second of slack because
+	// go-redis's dial circuit breaker probes a dead server once a second
+	// (measured recovery 575-983 ms), and a probe delayed by a busy CI
+	// machine must not fail the run.
+	recoveryBound = 1500 * time.Millisecond
 )
 
 // observer collects what the manager reports: log records by level, events
