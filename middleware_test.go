@@ -2,6 +2,9 @@ package session_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -579,5 +582,33 @@ func TestStringValues(t *testing.T) {
 		if _, body := e.get("/get?k=s"); body != v {
 			t.Errorf("Get after Put(%q) = %q", v, body)
 		}
+	}
+}
+
+// TestStoreHoldsOnlyTheHash: the store is keyed by the SHA-256 of the token
+// and holds nothing that is the token, so a dump of it opens no session.
+func TestStoreHoldsOnlyTheHash(t *testing.T) {
+	e := newEnv(t, session.Config{}, routes())
+	e.get("/login?u=alice")
+	tok := e.token(e.client)
+	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(raw) != 32 {
+		t.Fatalf("token %q is not 32 bytes of base64url: %v", tok, err)
+	}
+	want := sha256.Sum256(raw)
+	n := 0
+	e.store.Store.(session.Iterator).Range(t.Context(), func(r *session.Record) bool {
+		n++
+		enc := string(session.EncodeRecord(nil, r))
+		if strings.Contains(r.ID, tok) || strings.Contains(enc, tok) || strings.Contains(enc, string(raw)) {
+			t.Errorf("record %s holds the token", r.ID)
+		}
+		if r.RenewedTo == "" && r.ID != hex.EncodeToString(want[:]) {
+			t.Errorf("live record keyed %s; want the SHA-256 of the token", r.ID)
+		}
+		return true
+	})
+	if n == 0 {
+		t.Fatal("no record in the store")
 	}
 }
