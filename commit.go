@@ -223,6 +223,7 @@ func (st *state) commitNew() error {
 			continue
 		}
 		if err != nil {
+			st.cleanup(id) // the create may have landed though its reply was lost
 			return st.storeErr("commit", err)
 		}
 		st.token, st.id, st.rec, st.vals = token, id, rec, nil
@@ -240,7 +241,7 @@ func (st *state) commitUpdate() error {
 		err := st.m.ops.Commit(st, rec, st.rec.Version)
 		if err == nil {
 			st.rec, st.vals = rec, nil
-			if cookie {
+			if cookie && st.token != "" {
 				st.setCookie(st.token, rec.Persistent, rec.AbsoluteDeadline)
 			}
 			return nil
@@ -283,8 +284,9 @@ func (st *state) reload(attempt int) error {
 		}
 		if rec.RenewedTo != "" {
 			// Renewed by another request: the changes go to the new ID. The
-			// client learns the new token from that request's response.
-			st.id = rec.RenewedTo
+			// client learns the new token from that request's response;
+			// this one does not know it, and must not set the old one.
+			st.id, st.token = rec.RenewedTo, ""
 			continue
 		}
 		return st.replay(rec)
@@ -391,7 +393,7 @@ const (
 // tombstone did not land; the request then fails and the old ID, untouched,
 // keeps the session.
 func (st *state) renewalLanded(old *Record, newID string) landed {
-	ctx, cancel := st.detached()
+	ctx, cancel := st.detached(time.Second)
 	defer cancel()
 	rec, err := st.m.ops.Load(ctx, old.ID)
 	switch {
@@ -407,18 +409,22 @@ func (st *state) renewalLanded(old *Record, newID string) landed {
 
 // detached returns a context for work that must outlive a failed request
 // (clean-up, checks after a lost reply), bounded on its own.
-func (st *state) detached() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(st.Context), 2*time.Second)
+func (st *state) detached(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(st.Context), d)
 }
 
 // cleanup deletes a record this request created but could not use, with a
-// context of its own: the request's may be the reason it failed.
+// context of its own (the request's may be the reason it failed), in the
+// background so that a store that hangs does not delay the error response.
 func (st *state) cleanup(id string) {
-	ctx, cancel := st.detached()
-	defer cancel()
-	if err := st.m.ops.Delete(ctx, id); err != nil {
-		st.m.log.Warn("session: clean-up after a failed commit failed; the record expires on its own", "session", id, "err", err)
-	}
+	ctx, cancel := st.detached(2 * time.Second)
+	m := st.m
+	go func() {
+		defer cancel()
+		if err := m.ops.Delete(ctx, id); err != nil {
+			m.log.Warn("session: clean-up after a failed commit failed; the record expires on its own", "session", id, "err", err)
+		}
+	}()
 }
 
 // touch extends the idle deadline of a session that was read but not
