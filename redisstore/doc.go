@@ -48,20 +48,27 @@
 // Every script touches exactly one key, so it is valid on a Redis Cluster,
 // where a record and its subject's set hash to different slots. The index
 // update is a second step, a small idempotent script on the set alone
-// (prune, ZADD GT, expire), run after the commit script, never before it.
-// With a *redis.Client (one server, or Sentinel's failover client) both
-// scripts go in one pipeline, which the server runs in order: the commit of
-// a logged-in session is still one round trip. With a ClusterClient or a
-// Ring a pipeline gives no order between nodes, so the index step is sent
-// once the commit script has succeeded: two round trips, only for sessions
-// with a subject. An index step that fails makes Commit return an error.
-// In the pipeline the index step also runs when the commit loses to a
-// concurrent one; it then adds at most a member that readers check and drop.
+// (prune, ZADD GT, expire), run after the commit script, never before it,
+// and confirmed by a third that clears the record's "index pending" mark.
+// The commit script asks for the index step only when it is needed: the
+// session is new, its subject or absolute deadline changed, or an earlier
+// index step was never confirmed (its connection dropped after the commit
+// landed). So most commits are one round trip. With a *redis.Client (one
+// server, or Sentinel's failover client), a new session's three scripts go
+// in one pipeline, which the server runs in order: still one round trip;
+// an update that needs the index step takes a second one. With a
+// ClusterClient or a Ring a pipeline gives no order between nodes, so the
+// steps are sent one after another: three round trips, only when the index
+// step is needed. An index step that fails makes Commit return an error, and
+// the next commit redoes it. In the pipeline the index step also runs when
+// the commit loses to a concurrent one; it then adds at most a member that
+// readers check and drop.
 //
 // The index cannot rot: a live session with a subject is always a member of
 // that subject's set with a score no earlier than its expiry, because every
-// commit that sets the subject runs the index step after writing the record,
-// and ZADD GT never lowers a score. The set may hold stale members: sessions
+// commit that sets the subject or moves the absolute deadline runs the index
+// step after writing the record, a step that fails stays pending until a
+// later commit completes it, and ZADD GT never lowers a score. The set may hold stale members: sessions
 // deleted, expired, turned into tombstones, or moved to another subject.
 // ListSubject and DeleteSubject skip them after reading the records, and
 // remove the members whose session can never come back (deleted, expired,

@@ -169,12 +169,16 @@ func (s *Store) Commit(ctx context.Context, rec *session.Record, expected uint64
 		s.writer + strconv.FormatUint(s.seq.Add(1), 36),
 	}}
 	if subject == "" {
-		return commitResult(commit.run(ctx, s.client))
+		_, err := commitResult(commit.run(ctx, s.client))
+		return err
 	}
 	index := scriptCall{indexScript, []string{s.subjectKey(subject)}, []any{nowMs, absMs, rec.ID}}
-	if s.ordered {
-		cmds := s.pipelineOrdered(ctx, commit, index)
-		if err := commitResult(cmds[0]); err != nil {
+	confirm := scriptCall{clearIndexPendingScript, []string{s.recordKey(rec.ID)}, []any{strconv.FormatUint(rec.Version, 10)}}
+	if s.ordered && expected == 0 {
+		// A new session always needs its index entry: one pipeline, which
+		// the server runs in order, does all three steps.
+		cmds := s.pipelineOrdered(ctx, commit, index, confirm)
+		if _, err := commitResult(cmds[0]); err != nil {
 			return err
 		}
 		if err := cmds[1].Err(); err != nil {
@@ -182,24 +186,39 @@ func (s *Store) Commit(ctx context.Context, rec *session.Record, expected uint64
 		}
 		return nil
 	}
-	if err := commitResult(commit.run(ctx, s.client)); err != nil {
+	// An update needs the index step only when the script says so (the
+	// subject or the absolute deadline changed, or an earlier index step was
+	// not confirmed): most updates are one round trip.
+	needIndex, err := commitResult(commit.run(ctx, s.client))
+	if err != nil || !needIndex {
 		return err
+	}
+	if s.ordered {
+		cmds := s.pipelineOrdered(ctx, index, confirm)
+		if err := cmds[0].Err(); err != nil {
+			return fmt.Errorf("redisstore: commit: subject index: %w", err)
+		}
+		return nil
 	}
 	if err := index.run(ctx, s.client).Err(); err != nil {
 		return fmt.Errorf("redisstore: commit: subject index: %w", err)
 	}
+	// An unconfirmed step is redone by the next commit: nothing to report.
+	_ = confirm.run(ctx, s.client).Err()
 	return nil
 }
 
-func commitResult(cmd *redis.Cmd) error {
+// commitResult reads commitScript's reply: an error wrapping ErrConflict, or
+// whether the subject index step must run.
+func commitResult(cmd *redis.Cmd) (needIndex bool, err error) {
 	n, err := cmd.Int64()
 	switch {
 	case err != nil:
-		return fmt.Errorf("redisstore: commit: %w", err)
-	case n != 1:
-		return fmt.Errorf("redisstore: commit: %w", session.ErrConflict)
+		return false, fmt.Errorf("redisstore: commit: %w", err)
+	case n != 1 && n != 2:
+		return false, fmt.Errorf("redisstore: commit: %w", session.ErrConflict)
 	}
-	return nil
+	return n == 2, nil
 }
 
 // Touch implements session.Toucher with one script, which writes LastActive

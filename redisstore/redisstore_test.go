@@ -142,7 +142,7 @@ func TestACL(t *testing.T) {
 
 // aclRules are the permissions the README documents for the default prefix.
 const aclRules = `~session:* resetchannels -@all
-	+evalsha +eval +hmget +hset +del +pexpire +zadd +zrange +zrem +zremrangebyscore +scan`
+	+evalsha +eval +hget +hmget +hset +hdel +del +pexpire +zadd +zrange +zrem +zremrangebyscore +scan`
 
 // newRecord returns a fresh version-1 record that lives for an hour.
 func newRecord(subject string) *session.Record {
@@ -208,15 +208,18 @@ func (c *counter) measure(f func()) (int, string) {
 // the scripts are in the server's cache.
 func TestRoundTrips(t *testing.T) {
 	t.Run("single", func(t *testing.T) {
-		testRoundTrips(t, localClient(t), 1)
+		testRoundTrips(t, localClient(t), 1, 2)
 	})
 	t.Run("cluster", func(t *testing.T) {
 		addrs := cluster(t)
-		testRoundTrips(t, ownClient(t, redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})), 2)
+		testRoundTrips(t, ownClient(t, redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})), 3, 3)
 	})
 }
 
-func testRoundTrips(t *testing.T, client redis.UniversalClient, indexedCommitTrips int) {
+// indexedCreateTrips and reindexTrips are the round trips of a commit that
+// runs the index step: creating a session with a subject, and an update that
+// changes its absolute deadline.
+func testRoundTrips(t *testing.T, client redis.UniversalClient, indexedCreateTrips, reindexTrips int) {
 	ctx := context.Background()
 	store := newStore(t, client, nil)
 	anon, user := newRecord(""), newRecord("rt-"+storetest.NewID()[:8])
@@ -249,11 +252,16 @@ func testRoundTrips(t *testing.T, client redis.UniversalClient, indexedCommitTri
 		trips int
 	}{
 		{"Commit (create, anonymous)", func() error { return store.Commit(ctx, anon, 0) }, 1},
-		{"Commit (create, with subject)", func() error { return store.Commit(ctx, user, 0) }, indexedCommitTrips},
+		{"Commit (create, with subject)", func() error { return store.Commit(ctx, user, 0) }, indexedCreateTrips},
 		{"Load", func() error { _, err := store.Load(ctx, user.ID); return err }, 1},
 		{"Touch", func() error { return store.Touch(ctx, user.ID, time.Now(), time.Now().Add(time.Hour)) }, 1},
 		{"Commit (update, anonymous)", func() error { return store.Commit(ctx, next(anon), 1) }, 1},
-		{"Commit (update, with subject)", func() error { return store.Commit(ctx, next(user), 1) }, indexedCommitTrips},
+		{"Commit (update, with subject)", func() error { return store.Commit(ctx, next(user), 1) }, 1},
+		{"Commit (update, new absolute deadline)", func() error {
+			rec := next(next(user))
+			rec.AbsoluteDeadline = rec.AbsoluteDeadline.Add(time.Hour)
+			return store.Commit(ctx, rec, 2)
+		}, reindexTrips},
 		{"Load (missing)", func() error {
 			if _, err := store.Load(ctx, storetest.NewID()); !errors.Is(err, session.ErrNotFound) {
 				return err
@@ -556,5 +564,47 @@ func TestNilClient(t *testing.T) {
 	}
 	if err := store.Commit(ctx, nil, 0); err == nil {
 		t.Error("Commit of a nil record succeeded")
+	}
+}
+
+// TestIndexStepRedone: an index step lost after its commit landed (the
+// connection dropped between the two) leaves the record marked pending, and
+// the next commit, though it changes neither subject nor deadline, redoes it.
+func TestIndexStepRedone(t *testing.T) {
+	ctx := context.Background()
+	client := localClient(t)
+	prefix := "sessionkit-test:" + storetest.NewID()[:12] + ":"
+	t.Cleanup(func() { deletePrefix(t, client, prefix) })
+	store := redisstore.New(client, redisstore.Options{Prefix: prefix})
+	rec := newRecord("ix-" + storetest.NewID()[:8])
+	if err := store.Commit(ctx, rec, 0); err != nil {
+		t.Fatal(err)
+	}
+	recordKey, setKey := prefix+rec.ID, prefix+"subject:"+rec.Subject
+	if n, _ := client.HExists(ctx, recordKey, "ixp").Result(); n {
+		t.Fatal("index pending after a confirmed index step")
+	}
+	// An ordinary update leaves nothing pending.
+	if err := store.Commit(ctx, next(rec), 1); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := client.HExists(ctx, recordKey, "ixp").Result(); n {
+		t.Fatal("index pending after an update that needed no index step")
+	}
+	// Now lose the index step: the member is gone and the flag stays.
+	client.ZRem(ctx, setKey, rec.ID)
+	client.HSet(ctx, recordKey, "ixp", "1")
+	if list, _ := store.ListSubject(ctx, rec.Subject); len(list) != 0 {
+		t.Fatalf("listed %d sessions after removing the member", len(list))
+	}
+	if err := store.Commit(ctx, next(next(rec)), 2); err != nil {
+		t.Fatal(err)
+	}
+	list, err := store.ListSubject(ctx, rec.Subject)
+	if err != nil || len(list) != 1 || list[0].ID != rec.ID {
+		t.Fatalf("after the next commit ListSubject = %v, %v; want the session back in its index", list, err)
+	}
+	if n, _ := client.HExists(ctx, recordKey, "ixp").Result(); n {
+		t.Fatal("index still pending after the step was redone")
 	}
 }

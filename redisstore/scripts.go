@@ -12,12 +12,20 @@ import "github.com/redis/go-redis/v9"
 //	ARGV     expected version, new version, now, expires, absolute deadline,
 //	         TTL (expires - now), record, subject, tombstone ("1"/"0"), writer
 //
-// It returns 1 when the record was written, 0 on a version conflict.
+// It returns 0 on a version conflict, 1 when the record was written and its
+// subject's index already holds it, and 2 when the record was written and the
+// index step must run: the session is new (or replaced an expired one), its
+// subject or absolute deadline changed, or an earlier index step was never
+// confirmed. In that last case and whenever it returns 2, the record keeps an
+// 'ixp' (index pending) field until clearIndexPendingScript confirms the index
+// step, so an index step lost after its commit is redone by the next commit.
+// A commit retried after its reply was lost returns 2: it cannot tell, and the
+// index step is idempotent.
 var commitScript = redis.NewScript(`
-local cur = redis.call('HMGET', KEYS[1], 'v', 'exp', 'w')
+local cur = redis.call('HMGET', KEYS[1], 'v', 'exp', 'w', 's', 'abs', 'ixp')
 local v = cur[1]
 if v and v == ARGV[2] and cur[3] == ARGV[10] then
-	return 1 -- this very commit, retried after its reply was lost
+	return 2 -- this very commit, retried after its reply was lost
 end
 local exp = tonumber(cur[2])
 if v and (not exp or exp <= tonumber(ARGV[3])) then
@@ -35,6 +43,23 @@ end
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 'exp', ARGV[4], 'abs', ARGV[5], 'd', ARGV[7],
 	's', ARGV[8], 't', ARGV[9], 'w', ARGV[10])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
+if ARGV[8] ~= '' and (not v or cur[4] ~= ARGV[8] or cur[5] ~= ARGV[5] or cur[6]) then
+	redis.call('HSET', KEYS[1], 'ixp', '1')
+	return 2
+end
+return 1
+`)
+
+// clearIndexPendingScript confirms an index step: it drops the record's
+// 'ixp' field if the record still holds the version that asked for it (a
+// later commit decides for itself).
+//
+//	KEYS[1]  the record
+//	ARGV     the version the commit wrote
+var clearIndexPendingScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'v') == ARGV[1] then
+	redis.call('HDEL', KEYS[1], 'ixp')
+end
 return 1
 `)
 
