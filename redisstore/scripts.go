@@ -40,13 +40,16 @@ redis.call('DEL', KEYS[1])
 if tonumber(ARGV[6]) <= 0 then
 	return 1 -- already expired: nothing to keep
 end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 'exp', ARGV[4], 'abs', ARGV[5], 'd', ARGV[7],
-	's', ARGV[8], 't', ARGV[9], 'w', ARGV[10])
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
-if ARGV[8] ~= '' and (not v or cur[4] ~= ARGV[8] or cur[5] ~= ARGV[5] or cur[6]) then
-	redis.call('HSET', KEYS[1], 'ixp', '1')
-	return 2
+local index = ARGV[8] ~= '' and (not v or cur[4] ~= ARGV[8] or cur[5] ~= ARGV[5] or cur[6])
+if index then
+	redis.call('HSET', KEYS[1], 'v', ARGV[2], 'exp', ARGV[4], 'abs', ARGV[5], 'd', ARGV[7],
+		's', ARGV[8], 't', ARGV[9], 'w', ARGV[10], 'ixp', '1')
+else
+	redis.call('HSET', KEYS[1], 'v', ARGV[2], 'exp', ARGV[4], 'abs', ARGV[5], 'd', ARGV[7],
+		's', ARGV[8], 't', ARGV[9], 'w', ARGV[10])
 end
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+if index then return 2 end
 return 1
 `)
 
