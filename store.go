@@ -122,7 +122,9 @@ type Store interface {
 type Toucher interface {
 	// Touch sets LastActive and IdleDeadline of the record stored under id if
 	// it exists and is not a tombstone. It returns an error wrapping
-	// ErrNotFound otherwise, and never creates a record.
+	// ErrNotFound otherwise, and never creates a record. A store whose touch
+	// can lose to concurrent commits may give up with an error wrapping
+	// ErrConflict: those commits extend the deadline themselves.
 	Touch(ctx context.Context, id string, lastActive, idleDeadline time.Time) error
 }
 

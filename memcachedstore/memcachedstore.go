@@ -238,7 +238,9 @@ func (s *Store) Touch(ctx context.Context, id string, lastActive, idleDeadline t
 			return fmt.Errorf("memcachedstore: touch: %w", err)
 		}
 	}
-	return fmt.Errorf("memcachedstore: touch: gave up after %d concurrent changes", retries)
+	// Writers keep changing the record, and each of their commits extends
+	// the idle deadline itself: report a conflict, which the manager ignores.
+	return fmt.Errorf("memcachedstore: touch: %d concurrent changes: %w", retries, session.ErrConflict)
 }
 
 // Delete implements session.Store.
