@@ -61,6 +61,9 @@ var (
 // happen when a touch, an eviction or an expiry races with them.
 const retries = 5
 
+// updateRetries bounds the retries of a commit that lost to touches.
+const updateRetries = 50
+
 // New returns a Store that keeps sessions in the memcached servers of client.
 func New(client *memcache.Client, opts Options) *Store {
 	s := &Store{client: client, prefix: opts.Prefix, now: opts.Now}
@@ -182,7 +185,11 @@ func (s *Store) create(ctx context.Context, item *memcache.Item) error {
 }
 
 func (s *Store) update(ctx context.Context, id string, item *memcache.Item, expected uint64) error {
-	for range retries {
+	// Only a touch (which keeps the version) makes this loop go round, and
+	// the manager touches a session at most once per TouchInterval: a larger
+	// budget than Touch's own costs nothing in practice and means a touch
+	// never fails a commit.
+	for range updateRetries {
 		old, rec, err := s.get(ctx, id)
 		switch {
 		case errors.Is(err, memcache.ErrCacheMiss):
