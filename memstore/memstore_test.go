@@ -62,9 +62,6 @@ func TestCloseStopsSweeper(t *testing.T) {
 		stores[i] = memstore.New(memstore.Options{SweepInterval: time.Millisecond})
 	}
 	time.Sleep(5 * time.Millisecond) // let the sweepers run
-	if n := runtime.NumGoroutine(); n < before+len(stores) {
-		t.Fatalf("%d goroutines with 10 stores open, %d before: the sweepers did not start", n, before)
-	}
 	for _, s := range stores {
 		s.Close()
 	}
