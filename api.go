@@ -311,12 +311,8 @@ func Commit(ctx context.Context) error {
 	if err := st.ensureLoaded(); err != nil {
 		return err
 	}
-	destroyed := st.destroy
 	err = st.commitLocked()
 	st.ops, st.meta, st.renew, st.destroy, st.clear = nil, metaOps{}, false, false, false
-	if destroyed {
-		st.clear = false
-	}
 	return err
 }
 

@@ -447,7 +447,7 @@ func (st *state) touch() {
 	next := *rec
 	next.LastActive, next.IdleDeadline = now, deadline
 	var err error
-	if m.toucher != nil {
+	if m.ops.toucher != nil {
 		err = m.ops.Touch(st, st.id, now, deadline)
 	} else {
 		next.Version++

@@ -12,12 +12,11 @@ import (
 // middleware. Create one per application with New; it is safe for concurrent
 // use.
 type Manager struct {
-	store   Store
-	ops     ops
-	cfg     Config
-	toucher Toucher // nil when the store has no Touch
-	log     *slog.Logger
-	now     func() time.Time
+	store Store
+	ops   ops
+	cfg   Config
+	log   *slog.Logger
+	now   func() time.Time
 }
 
 // New returns a Manager for store. It fails when cfg contradicts itself (a
@@ -32,8 +31,8 @@ func New(store Store, cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	m := &Manager{store: store, cfg: cfg, log: cfg.Logger, now: cfg.Now}
-	m.toucher, _ = store.(Toucher)
-	m.ops = ops{store: store, toucher: m.toucher, observe: cfg.OnStoreOp}
+	toucher, _ := store.(Toucher)
+	m.ops = ops{store: store, toucher: toucher, observe: cfg.OnStoreOp}
 	if _, ok := store.(SubjectIndex); !ok && cfg.MaxSessionsPerUser > 0 {
 		return nil, errors.New("session: MaxSessionsPerUser needs a store with a subject index")
 	}

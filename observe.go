@@ -17,7 +17,7 @@ type StoreOp struct {
 // nothing but the call.
 type ops struct {
 	store   Store
-	toucher Toucher
+	toucher Toucher // nil when the store has no Touch
 	observe func(context.Context, StoreOp)
 }
 

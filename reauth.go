@@ -10,13 +10,12 @@ import (
 // less than d ago. Sensitive actions (changing a password, revoking other
 // devices, paying) should demand it.
 func AuthenticatedWithin(ctx context.Context, d time.Duration) bool {
-	st, err := from(ctx)
+	st, err := lock(ctx)
 	if err != nil {
 		return false
 	}
-	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.ensureLoaded() != nil || st.destroy {
+	if st.destroy {
 		return false
 	}
 	age, ok := authAge(st.rec, st.now())
