@@ -13,7 +13,7 @@ import (
 //	byte     format (1)
 //	uvarint  Version
 //	varint   Created, LastActive, AuthTime, IdleDeadline, AbsoluteDeadline (Unix ns; 0 = zero time)
-//	byte     flags (bit 0: Persistent)
+//	byte     flags (bit 0: Persistent, bit 1: Ended, bit 2: ClientLocked)
 //	string   Subject, ClientAddr, UserAgent, RenewedTo (uvarint length + bytes)
 //	uvarint  number of values, then for each: string key, string data
 //
@@ -36,6 +36,12 @@ func EncodeRecord(dst []byte, r *Record) []byte {
 	var flags byte
 	if r.Persistent {
 		flags |= 1
+	}
+	if r.Ended {
+		flags |= 2
+	}
+	if r.ClientLocked {
+		flags |= 4
 	}
 	dst = append(dst, flags)
 	for _, s := range [...]string{r.Subject, r.ClientAddr, r.UserAgent, r.RenewedTo} {
@@ -121,7 +127,8 @@ func DecodeRecord(id string, b []byte) (*Record, error) {
 	r.AuthTime = d.time()
 	r.IdleDeadline = d.time()
 	r.AbsoluteDeadline = d.time()
-	r.Persistent = d.byte()&1 != 0
+	flags := d.byte()
+	r.Persistent, r.Ended, r.ClientLocked = flags&1 != 0, flags&2 != 0, flags&4 != 0
 	// The strings of a record come from one string conversion of the rest of
 	// the buffer, sliced; it costs one allocation instead of one per string.
 	d.str = string(d.b[d.off:])

@@ -24,10 +24,16 @@ const (
 	// never reaches the store; count these per client to limit ID guessing.
 	EventMalformed EventKind = "malformed"
 	// EventUnknown: a request came with a well-formed token that matches no
-	// live session (expired long ago, revoked, renewed, or guessed).
+	// session the store knows of: expired and already purged, or guessed.
+	// Count these (with EventMalformed) per client to detect ID guessing.
 	EventUnknown EventKind = "unknown"
+	// EventStale: a request came with the token of a session that was
+	// renewed or ended moments ago (another tab, a request sent before the
+	// new cookie arrived). Ordinary traffic, not guessing.
+	EventStale EventKind = "stale"
 	// EventDiscarded: a request's changes were dropped because the session
-	// was destroyed first (logout wins).
+	// was destroyed first (logout wins, Err is ErrDestroyed) or its login
+	// changed first (Err is ErrAuthChanged).
 	EventDiscarded EventKind = "discarded"
 	// EventCorrupt: a stored record could not be decoded; it was deleted and
 	// the visitor starts a fresh session.

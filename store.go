@@ -41,11 +41,21 @@ type Record struct {
 	ClientAddr string
 	UserAgent  string
 
-	// RenewedTo, when set, makes the record a tombstone: the session moved to
-	// the ID it names when it was renewed. A tombstone never loads as a
-	// session; it only lets a slower request that still holds the old ID carry
-	// its changes over to the new one.
+	// RenewedTo and Ended make the record a tombstone (see Tombstone): what
+	// an ID leaves behind for a short while (Config.RenewGrace) when its
+	// session moves or ends. A tombstone never loads as a session and is no
+	// one's session in a SubjectIndex; it only tells a slower request that
+	// still holds the ID what became of it. RenewedTo names the ID the
+	// session moved to when it was renewed; Ended says it was destroyed or
+	// revoked.
 	RenewedTo string
+	Ended     bool
+
+	// ClientLocked limits the session to the client recorded in ClientAddr
+	// and UserAgent even while it is anonymous: set when a client change
+	// ended its login (Config.ClientChange), so that the client that
+	// triggered it cannot read what the session kept.
+	ClientLocked bool
 
 	// Values holds the session data, sorted by key, each value encoded on its
 	// own. Data slices are shared with the store and must not be modified.
@@ -57,6 +67,10 @@ type Value struct {
 	Key  string
 	Data []byte
 }
+
+// Tombstone reports whether the record is a tombstone: a session that was
+// renewed (RenewedTo) or ended (Ended), never to be loaded as a session.
+func (r *Record) Tombstone() bool { return r.RenewedTo != "" || r.Ended }
 
 // Expires reports when the session ends: the earlier of its idle and absolute
 // deadlines.
