@@ -12,10 +12,15 @@ const mask = "xxxxx"
 // and the values of query options whose name suggests a secret (password,
 // sentinel_password, sslpassword, token, ...) are replaced by "xxxxx".
 //
+// Option names are judged as the drivers read them, percent-decoded and in
+// any case: "?p%61ssword=..." and "?PASSWORD=..." are hidden like
+// "?password=...", and so is the whole value of a secret option, up to the
+// next '&' or ';', even where it holds a '#'.
+//
 // It errs on the side of hiding: it never fails, and a string that is not a
 // URL is handled as a DSN, with everything before an '@' and every
 // password=... hidden. Redact("redis://:s3cret@10.0.0.1:6379/0") is
-// "redis://:xxxxx@10.0.0.1:6379/0".
+// "redis://:xxxxx@10.0.0.1:6379/0". It is safe for concurrent use.
 func Redact(rawURL string) string {
 	scheme, rest, ok := strings.Cut(rawURL, ":")
 	if !ok || !isScheme(scheme) {
@@ -43,7 +48,7 @@ func Redact(rawURL string) string {
 		b.WriteString(mask + "@")
 		rest = rest[at+1:]
 	}
-	b.WriteString(rest)
+	b.WriteString(redactQuery(rest))
 	return redactParams(b.String())
 }
 
@@ -59,10 +64,106 @@ func isScheme(s string) bool {
 	return s != ""
 }
 
+// secretWord matches a piece of an option name that suggests a secret.
+// (?i) folds case the Unicode way, so "PASSWORD" and "paſsword" match too.
+var secretWord = regexp.MustCompile(`(?i)pass|pwd|secret|token|key|credential`)
+
+// isSecretName reports whether the option name, as written in a URL, names a
+// secret once decoded. The drivers (net/url's ParseQuery for go-redis and
+// this package, pgx's libpq-compatible parser) percent-decode names before
+// they look them up, so the name is judged raw and after each round of
+// decoding. A name with a '%' that starts no valid escape, or still
+// changing after a few rounds, is taken for a secret: no one can say how
+// the next reader decodes it.
+func isSecretName(name string) bool {
+	for range 4 {
+		if secretWord.MatchString(name) || hasBrokenEscape(name) {
+			return true
+		}
+		decoded := unescapeLenient(name)
+		if decoded == name {
+			return false
+		}
+		name = decoded
+	}
+	return true
+}
+
+// unescapeLenient decodes the valid %XX escapes of s and a '+' (a space in
+// a query), and leaves anything else as it is, so that a name with a broken
+// escape is still judged on the rest of its letters.
+func unescapeLenient(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+		case c == '+':
+			b.WriteByte(' ')
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// hasBrokenEscape reports whether s has a '%' not followed by two hex digits.
+func hasBrokenEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && !(i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2])) {
+			return true
+		}
+	}
+	return false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
+}
+
+// redactQuery hides the values of the options after the first '?' of s
+// whose decoded name looks secret. Options are separated by '&' or ';' (the
+// drivers split on '&'; ';' is hidden on too, to hide more rather than
+// less).
+func redactQuery(s string) string {
+	q := strings.IndexByte(s, '?')
+	if q < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.WriteString(s[:q+1])
+	rest := s[q+1:]
+	for rest != "" {
+		pair, sep := rest, ""
+		if i := strings.IndexAny(rest, "&;"); i >= 0 {
+			pair, sep, rest = rest[:i], rest[i:i+1], rest[i+1:]
+		} else {
+			rest = ""
+		}
+		if name, _, hasValue := strings.Cut(pair, "="); hasValue && isSecretName(name) {
+			pair = name + "=" + mask
+		}
+		b.WriteString(pair + sep)
+	}
+	return b.String()
+}
+
 // secretParam matches an option whose name looks secret, in a query
 // (?password=...&) or in a keyword/value DSN (password=... or
-// password='...'), with the text before it.
-var secretParam = regexp.MustCompile(`(?i)((?:^|[?&;\s])[\w.-]*(?:pass|pwd|secret|token|key|credential)[\w.-]*\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s&;#]*)`)
+// password='...'), with the text before it. It is the second net behind
+// redactQuery, for DSNs and for options after a '#'.
+var secretParam = regexp.MustCompile(`(?i)((?:^|[?&;#\s])[\w.-]*(?:pass|pwd|secret|token|key|credential)[\w.-]*\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s&;#]*)`)
 
 // redactParams hides the values of the options of s that look secret.
 func redactParams(s string) string {
@@ -74,5 +175,5 @@ func redactDSN(s string) string {
 	if at := strings.LastIndex(s, "@"); at >= 0 {
 		s = mask + s[at:]
 	}
-	return redactParams(s)
+	return redactParams(redactQuery(s))
 }
