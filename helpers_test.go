@@ -183,6 +183,19 @@ func (e *env) withCookie(path, cookie string) (*http.Response, string) {
 	return resp, string(b)
 }
 
+// liveRecords counts the records in the store that are sessions, not
+// tombstones.
+func (e *env) liveRecords() int {
+	n := 0
+	e.store.Store.(session.Iterator).Range(e.t.Context(), func(r *session.Record) bool {
+		if !r.Tombstone() {
+			n++
+		}
+		return true
+	})
+	return n
+}
+
 func newMem(t *testing.T) *memstore.Store {
 	s := memstore.New(memstore.Options{})
 	t.Cleanup(func() { s.Close() })

@@ -155,7 +155,7 @@ func (s *Store) Commit(ctx context.Context, rec *session.Record, expected uint64
 		return fmt.Errorf("memstore: commit: %w", session.ErrConflict)
 	}
 	subject := rec.Subject
-	if rec.RenewedTo != "" {
+	if rec.Tombstone() {
 		subject = "" // tombstones are not a user's session
 	}
 	e := entry{data: data, subject: subject, expires: expires, wheelAt: old.wheelAt}
@@ -194,7 +194,7 @@ func (s *Store) Touch(ctx context.Context, id string, lastActive, idleDeadline t
 	if err != nil {
 		return fmt.Errorf("memstore: touch: %w", err)
 	}
-	if rec.RenewedTo != "" {
+	if rec.Tombstone() {
 		return fmt.Errorf("memstore: touch: %w", session.ErrNotFound)
 	}
 	rec.LastActive, rec.IdleDeadline = lastActive, idleDeadline
@@ -265,7 +265,7 @@ func (s *Store) ListSubject(ctx context.Context, subject string) ([]*session.Rec
 	var recs []*session.Record
 	for _, k := range keys {
 		rec, err := s.Load(ctx, formatID(k))
-		if err != nil || rec.Subject != subject || rec.RenewedTo != "" {
+		if err != nil || rec.Subject != subject || rec.Tombstone() {
 			continue // changed or expired since the index was read
 		}
 		recs = append(recs, rec)
