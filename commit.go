@@ -36,14 +36,13 @@ type op struct {
 type metaOps struct {
 	subject    *string
 	login      bool // AuthTime = now, a new absolute window
-	logout     bool // AuthTime cleared: the login ends, the session stays
 	persistent *bool
 }
 
 func (m metaOps) any() bool { return m.authChange() || m.persistent != nil }
 
-// authChange reports whether the request logs in, out or as someone else.
-func (m metaOps) authChange() bool { return m.subject != nil || m.login || m.logout }
+// authChange reports whether the request logs in or changes the subject.
+func (m metaOps) authChange() bool { return m.subject != nil || m.login }
 
 // changed reports whether the request has anything to commit.
 func (st *state) changed() bool { return len(st.ops) > 0 || st.meta.any() || st.renew }
@@ -150,9 +149,6 @@ func (st *state) build(base *Record, id string, version uint64) *Record {
 		rec.ClientAddr, rec.UserAgent = clientOf(st.r)
 		rec.ClientLocked = false
 	}
-	if st.meta.logout {
-		rec.AuthTime = time.Time{}
-	}
 	if st.meta.persistent != nil {
 		rec.Persistent = *st.meta.persistent
 	}
@@ -219,9 +215,6 @@ func (st *state) commitLocked() error {
 			st.setCookie("", false, time.Time{})
 		}
 		return nil
-	}
-	if err := st.checkSize(st.values()); err != nil {
-		return err // an Update replayed on newer values may have grown them
 	}
 	switch {
 	case st.rec == nil:
@@ -306,7 +299,10 @@ func (st *state) reload(ctx context.Context, attempt int) error {
 		// one does not know it, and must not set the old one.
 		st.id, st.token = rec.ID, ""
 	}
-	return st.replay(rec)
+	if err := st.replay(rec); err != nil {
+		return err
+	}
+	return st.checkSize(st.values()) // Updates replayed on newer values may have grown them
 }
 
 // backoff waits before the next attempt once several commits collided, so

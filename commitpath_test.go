@@ -6,6 +6,7 @@ package session_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -294,4 +295,256 @@ func cookieValue(resp *http.Response, name string) string {
 		}
 	}
 	return ""
+}
+
+// valueRoutes adds the value operations the replay must redo.
+func valueRoutes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", routes())
+	mux.HandleFunc("/ops", func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		session.Delete(ctx, "gone")
+		flash, _ := session.Pop[string](ctx, "flash")
+		session.Update(ctx, "n", func(n string) (string, error) { return n + "1", nil })
+		if r.FormValue("clear") != "" {
+			session.Clear(ctx)
+		}
+		if r.FormValue("remember") != "" {
+			session.RememberMe(ctx, true)
+		}
+		if err := session.Commit(ctx); err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		w.Write([]byte(flash))
+	})
+	mux.HandleFunc("/fragile", func(w http.ResponseWriter, r *http.Request) {
+		_, err := session.Update(r.Context(), "v", func(v string) (string, error) {
+			if v == "poison" {
+				return "", errors.New("cannot update a poisoned value")
+			}
+			return v + strings.Repeat("z", 600), nil
+		})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
+		}
+	})
+	return mux
+}
+
+// conflictOnce makes the first update commit lose to a request that runs
+// first, as a concurrent request would.
+func conflictOnce(ss *scriptStore, first func()) {
+	var once atomic.Bool
+	ss.script(func(s *scriptStore) {
+		s.commit = func(_ context.Context, _ *session.Record, expected uint64, next func() error) error {
+			if expected != 0 && once.CompareAndSwap(false, true) {
+				first()
+			}
+			return next()
+		}
+	})
+}
+
+// Delete, Pop, Update, Clear and RememberMe are replayed on the newer
+// version after a conflict.
+func TestReplayOfEveryOperation(t *testing.T) {
+	e, ss := newScriptedEnv(t, session.Config{}, valueRoutes())
+	for _, kv := range []string{"gone=1", "flash=hello", "n=1", "keep=1"} {
+		k, v, _ := strings.Cut(kv, "=")
+		e.get("/put?k=" + k + "&v=" + v)
+	}
+	conflictOnce(ss, func() { e.get("/put?k=other&v=2") })
+	resp, body := e.get("/ops?remember=1")
+	if resp.StatusCode != 200 || body != "hello" {
+		t.Fatalf("status %d %q", resp.StatusCode, body)
+	}
+	if !strings.Contains(resp.Header.Get("Set-Cookie"), "Max-Age=") {
+		t.Errorf("RememberMe sent no persistent cookie: %q", resp.Header.Get("Set-Cookie"))
+	}
+	for k, want := range map[string]string{"gone": "", "flash": "", "n": "11", "keep": "1", "other": "2"} {
+		if _, got := e.get("/get?k=" + k); got != want {
+			t.Errorf("%s = %q; want %q", k, got, want)
+		}
+	}
+	conflictOnce(ss, func() { e.get("/put?k=late&v=3") })
+	e.get("/ops?clear=1")
+	for _, k := range []string{"keep", "late"} {
+		if _, got := e.get("/get?k=" + k); got != "" {
+			t.Errorf("%s = %q after Clear", k, got)
+		}
+	}
+}
+
+// An Update whose function fails, first time or on the replay, and one whose
+// replay grows the session past MaxRecordBytes, change nothing.
+func TestUpdateFailures(t *testing.T) {
+	e, ss := newScriptedEnv(t, session.Config{MaxRecordBytes: 1024}, valueRoutes())
+	e.get("/put?k=v&v=poison")
+	if resp, _ := e.get("/fragile"); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("status %d; want the handler's 422", resp.StatusCode)
+	}
+	e.get("/put?k=v&v=ok")
+	conflictOnce(ss, func() { e.get("/put?k=v&v=poison") })
+	if resp, _ := e.get("/fragile"); resp.StatusCode != 500 {
+		t.Fatalf("status %d; want 500 when the replayed Update fails", resp.StatusCode)
+	}
+	e.get("/put?k=v&v=ok")
+	conflictOnce(ss, func() { e.get("/put?k=pad&v=" + strings.Repeat("p", 600)) })
+	if resp, _ := e.get("/fragile"); resp.StatusCode != 500 {
+		t.Fatalf("status %d; want 500 when the replay outgrows the bound", resp.StatusCode)
+	}
+	if _, got := e.get("/get?k=v"); got != "ok" {
+		t.Fatalf("v = %q after the failed updates", got)
+	}
+}
+
+// What a commit finds when it reloads after a conflict: the session
+// deleted, the store down, the session expired.
+func TestReloadOutcomes(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		load   func(next func() (*session.Record, error)) (*session.Record, error)
+		delete bool
+		status int
+	}{
+		{"deleted", nil, true, 200},
+		{"store down", func(func() (*session.Record, error)) (*session.Record, error) { return nil, errDown }, false, 503},
+		{"expired", func(next func() (*session.Record, error)) (*session.Record, error) {
+			rec, err := next()
+			if err == nil {
+				old := *rec
+				old.IdleDeadline = old.Created
+				return &old, nil
+			}
+			return rec, err
+		}, false, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, ss := newScriptedEnv(t, session.Config{}, routes())
+			e.get("/put?k=a&v=1")
+			id := e.idOf(e.token(e.client))
+			var once atomic.Bool
+			ss.script(func(s *scriptStore) {
+				s.commit = func(ctx context.Context, _ *session.Record, expected uint64, next func() error) error {
+					if expected != 0 && once.CompareAndSwap(false, true) {
+						if tc.delete {
+							s.countingStore.Delete(ctx, id)
+						}
+						if tc.load != nil {
+							s.mu.Lock()
+							s.load = func(_ context.Context, _ string, next func() (*session.Record, error)) (*session.Record, error) {
+								return tc.load(next)
+							}
+							s.mu.Unlock()
+						}
+						return session.ErrConflict
+					}
+					return next()
+				}
+			})
+			if resp, _ := e.get("/put?k=a&v=2"); resp.StatusCode != tc.status {
+				t.Fatalf("status %d; want %d", resp.StatusCode, tc.status)
+			}
+		})
+	}
+}
+
+// Revoke by ID: absent, already ended, store down, moved to another user.
+func TestRevokeOutcomes(t *testing.T) {
+	e, ss := newScriptedEnv(t, session.Config{}, routes())
+	if err := e.mgr.Revoke(t.Context(), strings.Repeat("0", 64)); err != nil {
+		t.Fatalf("revoke of an absent ID: %v", err)
+	}
+	e.get("/login?u=alice")
+	id := e.idOf(e.token(e.client))
+	if err := e.mgr.Revoke(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.mgr.Revoke(t.Context(), id); err != nil {
+		t.Fatalf("revoke of an ended session: %v", err)
+	}
+	e.get("/login?u=bob")
+	id = e.idOf(e.token(e.client))
+	ss.script(func(s *scriptStore) {
+		s.load = func(context.Context, string, func() (*session.Record, error)) (*session.Record, error) { return nil, errDown }
+	})
+	var se *session.StoreError
+	if err := e.mgr.Revoke(t.Context(), id); !errors.As(err, &se) {
+		t.Fatalf("revoke with the store down = %v; want a StoreError", err)
+	}
+	// A forward whose successor belongs to someone else ends nothing.
+	ss.script(func(s *scriptStore) {
+		s.load = func(_ context.Context, got string, next func() (*session.Record, error)) (*session.Record, error) {
+			rec, err := next()
+			if err == nil && got == id {
+				fwd := *rec
+				fwd.Subject, fwd.RenewedTo = "mallory", id
+				return &fwd, nil
+			}
+			return rec, err
+		}
+	})
+	if err := e.mgr.Revoke(t.Context(), id); !errors.Is(err, session.ErrRenewalChain) {
+		t.Fatalf("revoke along an endless chain = %v; want ErrRenewalChain", err)
+	}
+	ss.script(func(s *scriptStore) { s.load = nil })
+	if e.subjectOf(e.token(e.client)) != "bob" {
+		t.Fatal("a failed revoke ended the session")
+	}
+}
+
+// A login whose new record cannot be created fails closed and keeps the
+// old session; a renewal of unknown outcome that had in fact landed is
+// settled without harm.
+func TestRenewalFailures(t *testing.T) {
+	t.Run("create fails", func(t *testing.T) {
+		e, ss := newScriptedEnv(t, session.Config{}, routes())
+		e.get("/put?k=cart&v=1")
+		ss.script(func(s *scriptStore) {
+			s.commit = func(_ context.Context, _ *session.Record, expected uint64, next func() error) error {
+				if expected == 0 {
+					return errDown
+				}
+				return next()
+			}
+			s.delete = func(context.Context, string, func() error) error { return errDown } // and so does the clean-up
+		})
+		if resp, _ := e.get("/login?u=alice"); resp.StatusCode != 503 {
+			t.Fatalf("status %d; want 503", resp.StatusCode)
+		}
+		if _, cart := e.get("/get?k=cart"); cart != "1" {
+			t.Fatalf("the failed login lost the session: %q", cart)
+		}
+	})
+	t.Run("unknown, but it had landed", func(t *testing.T) {
+		e, ss := newScriptedEnv(t, session.Config{}, routes())
+		e.get("/login?u=alice")
+		old := e.token(e.client)
+		var failed, down atomic.Bool
+		ss.script(func(s *scriptStore) {
+			s.commit = func(_ context.Context, rec *session.Record, _ uint64, next func() error) error {
+				if isForward(rec) && failed.CompareAndSwap(false, true) {
+					next()
+					down.Store(true)
+					return errDown
+				}
+				return next()
+			}
+			s.load = func(_ context.Context, _ string, next func() (*session.Record, error)) (*session.Record, error) {
+				if down.CompareAndSwap(true, false) {
+					return nil, errDown
+				}
+				return next()
+			}
+		})
+		if resp, _ := e.get("/renew"); resp.StatusCode != 503 {
+			t.Fatalf("status %d; want 503", resp.StatusCode)
+		}
+		fresh := e.token(e.client)
+		waitFor(t, "settled", func() bool { return e.store.commits.Load() >= 4 })
+		if e.subjectOf(fresh) != "alice" || e.subjectOf(old) != "" {
+			t.Fatal("settling a renewal that had landed broke it")
+		}
+	})
 }
