@@ -548,3 +548,47 @@ func TestRenewalFailures(t *testing.T) {
 		}
 	})
 }
+
+// Two logouts race, or a logout races the client-change policy ending the
+// login: the loser's compare-and-swap finds the session already ended or no
+// longer the user's, and the logout still succeeds.
+func TestLogoutRaces(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		first func(e *env, tok string)
+	}{
+		{"another logout", func(e *env, tok string) { e.withCookie("/logout", "__Host-session="+tok) }},
+		{"the session deleted", func(e *env, tok string) { e.store.Delete(e.t.Context(), e.idOf(tok)) }},
+		{"a client change ends the login", func(e *env, tok string) {
+			req, _ := http.NewRequest("GET", e.srv.URL+"/info", nil)
+			req.Header.Set("Cookie", "__Host-session="+tok)
+			req.Header.Set("User-Agent", "Other/1.0")
+			resp, err := e.srv.Client().Do(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, ss := newScriptedEnv(t, session.Config{ClientChange: session.ClientChangeReauth}, routes())
+			e.get("/login?u=alice")
+			tok := e.token(e.client)
+			var once atomic.Bool
+			ss.script(func(s *scriptStore) {
+				s.commit = func(_ context.Context, rec *session.Record, _ uint64, next func() error) error {
+					if rec.Ended && once.CompareAndSwap(false, true) {
+						tc.first(e, tok)
+					}
+					return next()
+				}
+			})
+			resp, _ := e.get("/logout")
+			if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Set-Cookie"), "Max-Age=0") {
+				t.Fatalf("status %d, Set-Cookie %q", resp.StatusCode, resp.Header.Get("Set-Cookie"))
+			}
+			if e.subjectOf(tok) != "" {
+				t.Fatal("the session outlived the logout")
+			}
+		})
+	}
+}
