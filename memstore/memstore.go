@@ -122,8 +122,13 @@ func (s *Store) Load(ctx context.Context, id string) (*session.Record, error) {
 	sh.mu.RLock()
 	e, ok := sh.entries[k]
 	sh.mu.RUnlock()
-	if !ok || e.expires <= s.now().UnixNano() {
+	switch {
+	case !ok:
 		return nil, session.ErrNotFound
+	case e.expires <= s.now().UnixNano():
+		// Still here until the sweep: say that it expired, so that a
+		// returning user does not count as someone guessing IDs.
+		return nil, fmt.Errorf("memstore: load: %w", session.ErrExpired)
 	}
 	rec, err := session.DecodeRecord(id, e.data)
 	if err != nil {
@@ -197,7 +202,14 @@ func (s *Store) Touch(ctx context.Context, id string, lastActive, idleDeadline t
 	if rec.Tombstone() {
 		return fmt.Errorf("memstore: touch: %w", session.ErrNotFound)
 	}
-	rec.LastActive, rec.IdleDeadline = lastActive, idleDeadline
+	// A request that read the clock early may touch after a newer write:
+	// never move either time back.
+	if lastActive.After(rec.LastActive) {
+		rec.LastActive = lastActive
+	}
+	if idleDeadline.After(rec.IdleDeadline) {
+		rec.IdleDeadline = minTime(idleDeadline, rec.AbsoluteDeadline)
+	}
 	e.data = session.EncodeRecord(nil, rec)
 	e.expires = rec.Expires().UnixNano()
 	if slotOf(e.expires) < e.wheelAt {
@@ -488,4 +500,11 @@ func formatID(k key) string {
 		b[2*i], b[2*i+1] = digits[c>>4], digits[c&15]
 	}
 	return string(b[:])
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
