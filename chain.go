@@ -45,7 +45,19 @@ const securityTimeout = 5 * time.Second
 
 // secure returns the context for a security action of the request.
 func (st *state) secure() (context.Context, context.CancelFunc) {
-	return st.detached(securityTimeout)
+	return secureContext(st.Context)
+}
+
+// secureContext detaches a security action from its caller's cancellation
+// (a client that went away, an admin's cancelled request), so that it does
+// not stop half way. It keeps the caller's deadline, which the server chose,
+// and is bounded by securityTimeout in any case.
+func secureContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	timeout := securityTimeout
+	if deadline, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(deadline))
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), timeout)
 }
 
 // follow loads the session at id, following renewals, up to the first live

@@ -467,7 +467,9 @@ func TestRevokeOutcomes(t *testing.T) {
 	e.get("/login?u=bob")
 	id = e.idOf(e.token(e.client))
 	ss.script(func(s *scriptStore) {
-		s.load = func(context.Context, string, func() (*session.Record, error)) (*session.Record, error) { return nil, errDown }
+		s.load = func(context.Context, string, func() (*session.Record, error)) (*session.Record, error) {
+			return nil, errDown
+		}
 	})
 	var se *session.StoreError
 	if err := e.mgr.Revoke(t.Context(), id); !errors.As(err, &se) {

@@ -131,13 +131,6 @@ func (m *Manager) Revoke(ctx context.Context, id string) error {
 	return nil
 }
 
-// secureContext detaches a security action from its caller's cancellation,
-// bounded on its own: a revoke must not stop half way because the admin's
-// request was cancelled.
-func secureContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), securityTimeout)
-}
-
 // enforceLimit makes room for one more session of subject, or refuses it. The
 // check and the login are not one atomic step: logins racing each other may
 // exceed the limit by their number until the next login of that user.
