@@ -127,8 +127,11 @@ func Update[T any](ctx context.Context, key string, fn func(T) (T, error)) (T, e
 		result = v
 		return encodeValue(v)
 	}
-	err := change(ctx, op{kind: opUpdate, key: key, update: update})
-	return result, err
+	if err := change(ctx, op{kind: opUpdate, key: key, update: update}); err != nil {
+		var zero T
+		return zero, err
+	}
+	return result, nil
 }
 
 // lock returns the request's state, locked, with its session loaded. The
@@ -161,6 +164,14 @@ func (st *state) changeLocked(o op) error {
 	}
 	if err := st.apply(o); err != nil {
 		return err
+	}
+	if o.kind == opSet || o.kind == opUpdate {
+		if err := st.checkSize(st.vals); err != nil {
+			// Refused whole: rebuild the values without it (apply
+			// changed the request's own copy in place).
+			_ = st.replay(st.rec)
+			return err
+		}
 	}
 	st.ops = append(st.ops, o)
 	return nil
@@ -312,7 +323,7 @@ func Commit(ctx context.Context) error {
 		return err
 	}
 	err = st.commitLocked()
-	st.ops, st.meta, st.renew, st.destroy, st.clear = nil, metaOps{}, false, false, false
+	st.ops, st.meta, st.renew, st.destroy, st.expireCookie = nil, metaOps{}, false, false, false
 	return err
 }
 

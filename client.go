@@ -1,6 +1,8 @@
 package session
 
 import (
+	"context"
+	"errors"
 	"net/netip"
 	"time"
 )
@@ -13,9 +15,13 @@ const (
 	// ClientChangeLog reports EventClientChanged and carries on: addresses
 	// change legitimately (mobile networks, VPNs), so this is the default.
 	ClientChangeLog ClientChangePolicy = iota
-	// ClientChangeReauth ends the login but keeps the session and its data:
-	// the subject and auth time are cleared and the ID renewed, so the user
-	// must log in again (a cart survives).
+	// ClientChangeReauth distrusts the changed client and ends the login,
+	// keeping the data for the client that logged in: the request that
+	// shows the change is served as anonymous (no data, no user, no recent
+	// authentication, its cookie expired), while the stored session is
+	// logged out in place, keeps its data and is locked to the recorded
+	// client (Record.ClientLocked). The user, still on that client, keeps
+	// the cart and logs in again; the changed client never reads it.
 	ClientChangeReauth
 	// ClientChangeDestroy ends the session.
 	ClientChangeDestroy
@@ -47,10 +53,13 @@ func clientChanged(rec *Record, addr, userAgent string) bool {
 	return pa != pb
 }
 
-// checkClient applies Config.ClientChange to a loaded, logged-in session.
-// The caller holds st.mu. It reports whether the session may still be used.
+// checkClient applies Config.ClientChange to a loaded session that is
+// logged in or locked to its client. The caller holds st.mu. It reports
+// whether the request may use the session; when it may not, the request is
+// served as anonymous from the start, so that nothing it reads (data, user,
+// auth time, devices) comes from the distrusted session.
 func (st *state) checkClient(rec *Record) bool {
-	if rec.Subject == "" {
+	if rec.Subject == "" && !rec.ClientLocked {
 		return true
 	}
 	addr, ua := clientOf(st.r)
@@ -59,19 +68,62 @@ func (st *state) checkClient(rec *Record) bool {
 	}
 	m := st.m
 	m.event(st, st.r, EventClientChanged, rec.ID, rec.Subject, nil)
+	if rec.Subject == "" {
+		return false // locked to the client that was logged in: not this one
+	}
 	switch m.cfg.ClientChange {
 	case ClientChangeDestroy:
-		if err := m.ops.Delete(st, rec.ID); err != nil {
-			m.log.Warn("session: delete after a client change failed", "session", rec.ID, "err", err)
+		ctx, cancel := st.secure()
+		defer cancel()
+		if _, err := m.end(ctx, rec.ID, rec.Subject, rec, st.now()); err != nil {
+			m.log.Warn("session: ending a session after a client change failed", "session", rec.ID, "err", err)
+			return false
 		}
 		m.event(st, st.r, EventDestroyed, rec.ID, rec.Subject, nil)
-		st.clear = true
 		return false
 	case ClientChangeReauth:
-		empty := ""
-		st.renew, st.meta.subject, st.meta.logout = true, &empty, true
+		ctx, cancel := st.secure()
+		defer cancel()
+		if err := m.logOutInPlace(ctx, rec, st.now()); err != nil {
+			m.log.Warn("session: ending a login after a client change failed", "session", rec.ID, "err", err)
+		}
+		return false
 	}
 	return true
+}
+
+// logOutInPlace ends the login of rec's session without moving it to a new
+// ID (the client that logged in is not part of this request, so it could not
+// be handed one): the subject and auth time are cleared and the session is
+// locked to its recorded client. Requests that loaded it logged in then find
+// their changes discarded (ErrAuthChanged).
+func (m *Manager) logOutInPlace(ctx context.Context, rec *Record, now time.Time) error {
+	subject := rec.Subject
+	for attempt := 0; ; attempt++ {
+		next := *rec
+		next.Version++
+		next.Subject, next.AuthTime, next.ClientLocked = "", time.Time{}, true
+		err := m.ops.Commit(ctx, &next, rec.Version)
+		if err == nil {
+			m.event(ctx, nil, EventRevoked, rec.ID, subject, nil)
+			return nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			return err
+		}
+		if attempt >= m.cfg.MaxRetries {
+			return ErrTooManyConflicts
+		}
+		rec, err = m.ops.Load(ctx, rec.ID)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return nil // gone meanwhile
+		case err != nil:
+			return err
+		case rec.Tombstone(), !live(rec, now), rec.Subject != subject:
+			return nil // moved, ended or logged out meanwhile
+		}
+	}
 }
 
 // authAge is how long ago the session's user authenticated.

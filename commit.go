@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -35,11 +36,13 @@ type op struct {
 type metaOps struct {
 	subject    *string
 	login      bool // AuthTime = now, a new absolute window
-	logout     bool // AuthTime cleared: the login ends, the session stays
 	persistent *bool
 }
 
-func (m metaOps) any() bool { return m.subject != nil || m.login || m.logout || m.persistent != nil }
+func (m metaOps) any() bool { return m.authChange() || m.persistent != nil }
+
+// authChange reports whether the request logs in or changes the subject.
+func (m metaOps) authChange() bool { return m.subject != nil || m.login }
 
 // changed reports whether the request has anything to commit.
 func (st *state) changed() bool { return len(st.ops) > 0 || st.meta.any() || st.renew }
@@ -133,6 +136,7 @@ func (st *state) build(base *Record, id string, version uint64) *Record {
 	if base != nil {
 		rec.Subject, rec.Created, rec.AuthTime = base.Subject, base.Created, base.AuthTime
 		rec.Persistent, rec.ClientAddr, rec.UserAgent = base.Persistent, base.ClientAddr, base.UserAgent
+		rec.ClientLocked = base.ClientLocked
 	} else {
 		rec.Created = now
 		rec.ClientAddr, rec.UserAgent = clientOf(st.r)
@@ -143,9 +147,7 @@ func (st *state) build(base *Record, id string, version uint64) *Record {
 	if st.meta.login {
 		rec.AuthTime = now
 		rec.ClientAddr, rec.UserAgent = clientOf(st.r)
-	}
-	if st.meta.logout {
-		rec.AuthTime = time.Time{}
+		rec.ClientLocked = false
 	}
 	if st.meta.persistent != nil {
 		rec.Persistent = *st.meta.persistent
@@ -159,12 +161,37 @@ func (st *state) build(base *Record, id string, version uint64) *Record {
 	idle, absolute := m.lifetimes(rec.Persistent)
 	rec.AbsoluteDeadline = start.Add(absolute)
 	rec.LastActive = now
-	rec.IdleDeadline = minTime(now.Add(idle), rec.AbsoluteDeadline)
+	rec.IdleDeadline = now.Add(idle)
+	if base != nil && base.Persistent == rec.Persistent {
+		// A request that read the clock before a newer commit replays on
+		// it: its older reading must not move anything back.
+		if base.LastActive.After(rec.LastActive) {
+			rec.LastActive = base.LastActive
+		}
+		if base.IdleDeadline.After(rec.IdleDeadline) {
+			rec.IdleDeadline = base.IdleDeadline
+		}
+	}
+	rec.IdleDeadline = minTime(rec.IdleDeadline, rec.AbsoluteDeadline)
 	vals := st.values()
 	if len(vals) > 0 {
 		rec.Values = vals
 	}
 	return rec
+}
+
+// checkSize refuses values that would make the record larger than
+// Config.MaxRecordBytes.
+func (st *state) checkSize(vals []Value) error {
+	limit := st.m.cfg.MaxRecordBytes
+	r := Record{Values: vals}
+	if st.rec != nil {
+		r.Subject, r.ClientAddr, r.UserAgent = st.rec.Subject, st.rec.ClientAddr, st.rec.UserAgent
+	}
+	if n := encodedSize(&r); n > limit {
+		return fmt.Errorf("%w: %d bytes, more than Config.MaxRecordBytes (%d)", ErrTooLarge, n, limit)
+	}
+	return nil
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -179,15 +206,17 @@ func (st *state) commitLocked() error {
 	if st.loadErr != nil {
 		return st.loadErr
 	}
-	switch {
-	case st.destroy:
+	if st.destroy {
 		return st.commitDestroy()
-	case !st.changed():
+	}
+	if !st.changed() {
 		st.touch()
-		if st.clear {
+		if st.expireCookie {
 			st.setCookie("", false, time.Time{})
 		}
 		return nil
+	}
+	switch {
 	case st.rec == nil:
 		return st.commitNew()
 	case st.renew:
@@ -195,23 +224,6 @@ func (st *state) commitLocked() error {
 	default:
 		return st.commitUpdate()
 	}
-}
-
-func (st *state) commitDestroy() error {
-	if st.id != "" {
-		if err := st.m.ops.Delete(st, st.id); err != nil {
-			return st.storeErr("delete", err)
-		}
-		st.m.event(st, st.r, EventDestroyed, st.id, st.rec.Subject, nil)
-	}
-	if st.id != "" || st.clear {
-		st.setCookie("", false, time.Time{})
-		if st.m.cfg.ClearSiteData {
-			st.w.Header().Set("Clear-Site-Data", `"cookies"`)
-		}
-	}
-	st.id, st.rec, st.vals = "", nil, nil
-	return nil
 }
 
 func (st *state) commitNew() error {
@@ -226,7 +238,7 @@ func (st *state) commitNew() error {
 			st.cleanup(id) // the create may have landed though its reply was lost
 			return st.storeErr("commit", err)
 		}
-		st.token, st.id, st.rec, st.vals = token, id, rec, nil
+		st.adopt(token, id, rec)
 		st.setCookie(token, rec.Persistent, rec.AbsoluteDeadline)
 		st.m.event(st, st.r, EventCreated, id, rec.Subject, nil)
 		return nil
@@ -240,7 +252,7 @@ func (st *state) commitUpdate() error {
 		rec := st.build(st.rec, st.id, st.rec.Version+1)
 		err := st.m.ops.Commit(st, rec, st.rec.Version)
 		if err == nil {
-			st.rec, st.vals = rec, nil
+			st.adopt(st.token, st.id, rec)
 			if cookie && st.token != "" {
 				st.setCookie(st.token, rec.Persistent, rec.AbsoluteDeadline)
 			}
@@ -249,162 +261,78 @@ func (st *state) commitUpdate() error {
 		if !errors.Is(err, ErrConflict) {
 			return st.storeErr("commit", err)
 		}
-		if err := st.reload(attempt); err != nil {
+		if err := st.reload(st, attempt); err != nil {
 			return err
 		}
 	}
 }
 
+// adopt makes rec, just committed under id, the request's session.
+func (st *state) adopt(token, id string, rec *Record) {
+	st.token, st.id, st.rec, st.vals, st.renew = token, id, rec, nil, false
+	st.subject = rec.Subject
+}
+
 // reload fetches the newest version after a conflict and replays the
-// request's changes on it, following a renewal to the new ID.
-func (st *state) reload(attempt int) error {
+// request's changes on it, following a renewal to the new ID (see chain.go).
+// It discards the changes when the session ended or passed to another
+// subject meanwhile.
+func (st *state) reload(ctx context.Context, attempt int) error {
 	m := st.m
 	m.event(st, st.r, EventConflict, st.id, "", nil)
 	if attempt >= m.cfg.MaxRetries {
 		return ErrTooManyConflicts
 	}
-	if attempt >= 2 {
-		// Many writers on one session: back off, with jitter, so that they
-		// stop colliding instead of failing; capped so one request waits at
-		// most about half a second in all.
-		d := time.Duration(rand.Int64N(int64(min(time.Duration(attempt*attempt)*50*time.Microsecond, 10*time.Millisecond))))
-		select {
-		case <-time.After(d):
-		case <-st.Done():
-			return st.storeErr("commit", st.Err())
-		}
+	if err := st.backoff(attempt); err != nil {
+		return err
 	}
-	for hops := 0; ; hops++ {
-		rec, err := m.ops.Load(st, st.id)
-		if errors.Is(err, ErrNotFound) || (err == nil && !live(rec, st.now()) && rec.RenewedTo == "") || hops > 3 {
-			return st.discard()
-		}
-		if err != nil {
-			return st.storeErr("load", err)
-		}
-		if rec.RenewedTo != "" {
-			// Renewed by another request: the changes go to the new ID. The
-			// client learns the new token from that request's response;
-			// this one does not know it, and must not set the old one.
-			st.id, st.token = rec.RenewedTo, ""
-			continue
-		}
-		return st.replay(rec)
-	}
-}
-
-// discard drops the request's changes: the session was destroyed by another
-// request, and a logout always wins.
-func (st *state) discard() error {
-	m := st.m
-	m.log.Warn("session: changes discarded: the session was destroyed by another request", "session", st.id)
-	m.event(st, st.r, EventDiscarded, st.id, "", ErrDestroyed)
-	st.id, st.rec, st.vals = "", nil, nil
-	st.setCookie("", false, time.Time{})
-	return ErrDestroyed
-}
-
-// commitRenew moves the session to a new ID: the new record is created
-// first, then the old one becomes a tombstone pointing to it, by
-// compare-and-swap. A request that commits to the old ID in between makes
-// the swap fail; its changes are then folded into the new record.
-func (st *state) commitRenew() error {
-	m := st.m
-	token, id := newToken()
-	next := st.build(st.rec, id, 1)
-	next.ClientAddr, next.UserAgent = clientOf(st.r)
-	if err := m.ops.Commit(st, next, 0); err != nil {
-		st.cleanup(id) // the create may have landed though its reply was lost
-		return st.storeErr("commit", err)
-	}
-	for attempt := 0; ; attempt++ {
-		old := st.rec
-		now := st.now()
-		tomb := &Record{
-			ID: old.ID, Version: old.Version + 1, Created: old.Created, LastActive: now,
-			IdleDeadline: now.Add(m.cfg.RenewGrace), AbsoluteDeadline: minTime(old.AbsoluteDeadline, now.Add(m.cfg.RenewGrace)),
-			RenewedTo: id,
-		}
-		err := m.ops.Commit(st, tomb, old.Version)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, ErrConflict) {
-			switch st.renewalLanded(old, id) {
-			case landedYes:
-				// Only the reply was lost: the renewal is complete.
-				err = nil
-			case landedNo:
-				st.cleanup(id)
-				return st.storeErr("commit", err)
-			case landedUnknown:
-				// The store cannot tell. If the tombstone landed, the old
-				// cookie opens nothing and only the new one reaches the
-				// data: send it with the error so the session is not lost,
-				// and try to kill the old ID in case the tombstone did not
-				// land.
-				st.setCookie(token, next.Persistent, next.AbsoluteDeadline)
-				st.keepCookie = true
-				st.cleanup(old.ID)
-				st.token, st.id, st.rec, st.vals, st.renew = token, id, next, nil, false
-				return st.storeErr("commit", err)
-			}
-			if err == nil {
-				break
-			}
-		}
-		oldID := st.id
-		if err := st.reload(attempt); err != nil {
-			st.cleanup(id)
-			return err
-		}
-		if st.id != oldID {
-			// Another request renewed it first: ours is not needed; commit
-			// the changes to theirs.
-			st.cleanup(id)
-			st.renew = false
-			return st.commitUpdate()
-		}
-		upd := st.build(st.rec, id, next.Version+1)
-		upd.ClientAddr, upd.UserAgent = next.ClientAddr, next.UserAgent
-		if err := m.ops.Commit(st, upd, next.Version); err != nil {
-			st.cleanup(id)
-			return st.storeErr("commit", err)
-		}
-		next = upd
-	}
-	st.token, st.id, st.rec, st.vals, st.renew = token, id, next, nil, false
-	st.setCookie(token, next.Persistent, next.AbsoluteDeadline)
-	m.event(st, st.r, EventRenewed, id, next.Subject, nil)
-	return nil
-}
-
-type landed int
-
-const (
-	landedUnknown landed = iota
-	landedYes
-	landedNo
-)
-
-// renewalLanded finds out whether the tombstone turning old into a pointer to
-// newID was stored, after a commit that failed without a verdict (a lost
-// reply, a deadline). A record that is gone or at another version means the
-// tombstone did not land; the request then fails and the old ID, untouched,
-// keeps the session.
-func (st *state) renewalLanded(old *Record, newID string) landed {
-	ctx, cancel := st.detached(time.Second)
-	defer cancel()
-	rec, err := st.m.ops.Load(ctx, old.ID)
+	rec, err := m.follow(ctx, st.id, st.subject, st.now())
 	switch {
-	case err == nil && rec.RenewedTo == newID:
-		return landedYes
-	case err == nil && rec.Version == old.Version:
-		return landedNo
-	case err == nil, errors.Is(err, ErrNotFound):
-		return landedNo
+	case errors.Is(err, ErrDestroyed), errors.Is(err, ErrAuthChanged):
+		return st.discard(err)
+	case err != nil:
+		return st.fail("load", err)
 	}
-	return landedUnknown
+	if rec.ID != st.id {
+		// Renewed by another request: the changes go to the new ID. The
+		// client learns the new token from that request's response; this
+		// one does not know it, and must not set the old one.
+		st.id, st.token = rec.ID, ""
+	}
+	if err := st.replay(rec); err != nil {
+		return err
+	}
+	return st.checkSize(st.values()) // Updates replayed on newer values may have grown them
+}
+
+// backoff waits before the next attempt once several commits collided, so
+// that many writers on one session stop colliding instead of failing:
+// jittered, growing with the square of the attempt, at most 10 ms a wait.
+func (st *state) backoff(attempt int) error {
+	if attempt < 2 {
+		return nil
+	}
+	d := time.Duration(rand.Int64N(int64(min(time.Duration(attempt*attempt)*50*time.Microsecond, 10*time.Millisecond))))
+	select {
+	case <-time.After(d):
+		return nil
+	case <-st.Done():
+		return st.storeErr("commit", st.Err())
+	}
+}
+
+// discard drops the request's changes: the session ended (a logout always
+// wins, and the cookie is expired) or passed to another subject (the changes
+// must not follow it, and the client keeps whatever cookie it now holds).
+func (st *state) discard(reason error) error {
+	m := st.m
+	m.log.Warn("session: changes discarded", "session", st.id, "reason", reason)
+	m.event(st, st.r, EventDiscarded, st.id, "", reason)
+	if errors.Is(reason, ErrDestroyed) {
+		st.id, st.rec, st.vals = "", nil, nil
+		st.setCookie("", false, time.Time{})
+	}
+	return reason
 }
 
 // detached returns a context for work that must outlive a failed request
@@ -465,8 +393,26 @@ func (st *state) touch() {
 	}
 }
 
+// storeErr reports a failed store call. A record too large for the store
+// is the application's doing, not an outage: it is returned as it is, so the
+// error handler answers 500 rather than 503.
 func (st *state) storeErr(op string, err error) error {
+	if errors.Is(err, ErrTooLarge) {
+		st.m.log.Error("session: the store refused the record as too large", "session", st.id, "err", err)
+		return fmt.Errorf("session: %s: %w", op, err)
+	}
 	st.m.log.Error("session: store "+op+" failed", "session", st.id, "err", err)
 	st.m.event(st, st.r, EventStoreError, st.id, "", err)
 	return &StoreError{Op: op, Err: err}
+}
+
+// fail reports an error from a manager step that may be a store failure or
+// one of the manager's own verdicts (ErrTooManyConflicts, ErrRenewalChain).
+func (st *state) fail(op string, err error) error {
+	var se *StoreError
+	if errors.As(err, &se) {
+		return st.storeErr(op, se.Err)
+	}
+	st.m.log.Warn("session: "+op+" gave up", "session", st.id, "err", err)
+	return err
 }

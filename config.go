@@ -53,6 +53,14 @@ type Config struct {
 	// never loads a session again. Default 1 minute.
 	RenewGrace time.Duration
 
+	// MaxRecordBytes bounds the size of a session as the stores keep it
+	// (values, keys and metadata, encoded). A Put or Update that would
+	// exceed it returns an error wrapping ErrTooLarge and changes nothing; a
+	// handler that ignores it gets a 500, never a store outage. Default
+	// 64 KiB, which every store accepts (memcached's items stop at 1 MiB,
+	// a cookie at 4 KiB).
+	MaxRecordBytes int
+
 	// MaxSessionsPerUser caps the live sessions of one user (subject); 0,
 	// the default, means no cap. Needs a store with a SubjectIndex.
 	MaxSessionsPerUser int
@@ -71,8 +79,11 @@ type Config struct {
 	ClearSiteData bool
 
 	// ErrorHandler writes the response when the session cannot be loaded or
-	// committed. Default: 503 Service Unavailable for store failures and
-	// too many concurrent changes, 500 otherwise, as plain text.
+	// committed. Default, as plain text: 503 Service Unavailable with
+	// Retry-After for store failures, too many concurrent changes and
+	// renewals (ErrTooManyConflicts, ErrRenewalChain); 409 Conflict when a
+	// concurrent login or logout discarded the request's changes
+	// (ErrAuthChanged); 500 otherwise (ErrTooLarge, a programming error).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 	// OnEvent, when set, is called for each lifecycle event (created,
@@ -127,6 +138,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxSessionsPerUser < 0 {
 		return c, errors.New("session: MaxSessionsPerUser is negative")
 	}
+	if c.MaxRecordBytes < 0 {
+		return c, errors.New("session: MaxRecordBytes is negative")
+	}
 	if c.MaxRetries < 0 {
 		return c, errors.New("session: MaxRetries is negative")
 	}
@@ -143,6 +157,9 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.RenewGrace, time.Minute)
 	if c.MaxRetries == 0 {
 		c.MaxRetries = 100
+	}
+	if c.MaxRecordBytes == 0 {
+		c.MaxRecordBytes = 64 << 10
 	}
 	if c.IdleTimeout > c.AbsoluteTimeout {
 		return c, fmt.Errorf("session: IdleTimeout (%v) is longer than AbsoluteTimeout (%v)", c.IdleTimeout, c.AbsoluteTimeout)
@@ -229,9 +246,12 @@ func validToken(s string) bool {
 func defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	code := http.StatusInternalServerError
 	var se *StoreError
-	if errors.As(err, &se) || errors.Is(err, ErrTooManyConflicts) {
+	switch {
+	case errors.As(err, &se), errors.Is(err, ErrTooManyConflicts), errors.Is(err, ErrRenewalChain):
 		code = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "1")
+	case errors.Is(err, ErrAuthChanged):
+		code = http.StatusConflict
 	}
 	http.Error(w, http.StatusText(code), code)
 }

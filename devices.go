@@ -64,34 +64,70 @@ func (m *Manager) RevokeOthers(ctx context.Context, subject, keep string) (int, 
 	return m.revokeWhere(ctx, subject, func(s Metadata) bool { return s.ID != keep })
 }
 
+// revokeWhere ends the sessions of subject that match, wherever renewals
+// move them meanwhile. It lists again after ending them, so that a session
+// renewed or created between the list and the end does not slip through; a
+// login that completes after it returned is a new login.
 func (m *Manager) revokeWhere(ctx context.Context, subject string, match func(Metadata) bool) (int, error) {
 	if subject == "" {
 		return 0, errors.New("session: empty subject")
 	}
-	list, err := m.Sessions(ctx, subject)
-	if err != nil {
-		return 0, err
-	}
+	ctx, cancel := secureContext(ctx)
+	defer cancel()
 	n := 0
-	for _, s := range list {
-		if !match(s) {
-			continue
+	for round := 0; round < 3; round++ {
+		list, err := m.Sessions(ctx, subject)
+		if err != nil {
+			return n, err
 		}
-		if err := m.ops.Delete(ctx, s.ID); err != nil {
-			return n, &StoreError{Op: "delete", Err: err}
+		ended := 0
+		for _, s := range list {
+			if !match(s) {
+				continue
+			}
+			rec, err := m.end(ctx, s.ID, subject, nil, m.now())
+			if err != nil {
+				return n, err
+			}
+			if rec != nil {
+				m.event(ctx, nil, EventRevoked, rec.ID, subject, nil)
+				n++
+				ended++
+			}
 		}
-		m.event(ctx, nil, EventRevoked, s.ID, subject, nil)
-		n++
+		if ended == 0 {
+			break
+		}
 	}
 	return n, nil
 }
 
-// Revoke ends the session with store ID id, wherever it is used.
+// Revoke ends the session with store ID id, wherever renewals that kept its
+// user moved it.
 func (m *Manager) Revoke(ctx context.Context, id string) error {
-	if err := m.ops.Delete(ctx, id); err != nil {
-		return &StoreError{Op: "delete", Err: err}
+	ctx, cancel := secureContext(ctx)
+	defer cancel()
+	rec, err := m.ops.Load(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil
+	case err != nil:
+		return &StoreError{Op: "load", Err: err}
 	}
-	m.event(ctx, nil, EventRevoked, id, "", nil)
+	if rec.Ended {
+		return nil
+	}
+	subject := rec.Subject // a forward keeps the subject of the session it moved
+	if rec.Tombstone() {
+		rec = nil // end follows the forward from the ID itself
+	}
+	ended, err := m.end(ctx, id, subject, rec, m.now())
+	if err != nil {
+		return err
+	}
+	if ended != nil {
+		m.event(ctx, nil, EventRevoked, ended.ID, ended.Subject, nil)
+	}
 	return nil
 }
 
@@ -121,11 +157,16 @@ func (m *Manager) enforceLimit(ctx context.Context, subject, current string) err
 		m.event(ctx, nil, EventLimit, "", subject, ErrLimit)
 		return ErrLimit
 	}
+	ctx, cancel := secureContext(ctx)
+	defer cancel()
 	for _, s := range others[:excess] { // oldest first
-		if err := m.ops.Delete(ctx, s.ID); err != nil {
-			return &StoreError{Op: "delete", Err: err}
+		rec, err := m.end(ctx, s.ID, subject, nil, m.now())
+		if err != nil {
+			return err
 		}
-		m.event(ctx, nil, EventEvicted, s.ID, subject, nil)
+		if rec != nil {
+			m.event(ctx, nil, EventEvicted, rec.ID, subject, nil)
+		}
 	}
 	return nil
 }

@@ -191,11 +191,14 @@ func TestClientChange(t *testing.T) {
 			}}, accountRoutes())
 			e.get("/put?k=cart&v=1")
 			e.get("/login?u=alice")
+			// The other client holds a copy of the cookie (a stolen one),
+			// not the user's cookie jar.
 			req, _ := http.NewRequest("GET", e.srv.URL+"/info", nil)
+			req.Header.Set("Cookie", "__Host-session="+e.token(e.client))
 			if tc.ua != "" {
 				req.Header.Set("User-Agent", tc.ua)
 			}
-			resp, err := e.client.Do(req)
+			resp, err := e.srv.Client().Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -110,17 +110,28 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 
 func newEnv(t *testing.T, cfg session.Config, h http.Handler) *env {
 	t.Helper()
+	return newEnvWith(t, cfg, h, nil)
+}
+
+// newEnvWith is newEnv with the manager's store made by wrap from the
+// counting memstore (nil: the counting memstore itself).
+func newEnvWith(t *testing.T, cfg session.Config, h http.Handler, wrap func(*countingStore) session.Store) *env {
+	t.Helper()
 	c := newClock()
 	mem := memstore.New(memstore.Options{Now: c.Now})
 	t.Cleanup(func() { mem.Close() })
 	cs := &countingStore{Store: mem}
+	var store session.Store = cs
+	if wrap != nil {
+		store = wrap(cs)
+	}
 	if cfg.Now == nil {
 		cfg.Now = c.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = quietLogger()
 	}
-	m, err := session.New(cs, cfg)
+	m, err := session.New(store, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,6 +192,19 @@ func (e *env) withCookie(path, cookie string) (*http.Response, string) {
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	return resp, string(b)
+}
+
+// liveRecords counts the records in the store that are sessions, not
+// tombstones.
+func (e *env) liveRecords() int {
+	n := 0
+	e.store.Store.(session.Iterator).Range(e.t.Context(), func(r *session.Record) bool {
+		if !r.Tombstone() {
+			n++
+		}
+		return true
+	})
+	return n
 }
 
 func newMem(t *testing.T) *memstore.Store {

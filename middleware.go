@@ -30,10 +30,20 @@ type state struct {
 	vals    []Value // the current values when changed, nil otherwise
 	ops     []op    // the changes, replayed on a conflict
 	meta    metaOps // metadata changes, replayed on a conflict
-	clear   bool    // the client holds a token that no longer opens a session
 	renew   bool    // a new ID is due at commit
 	destroy bool    // the session ends at commit
 	started bool    // the response started: no more changes
+	// subject is the user the request's session belonged to when it was
+	// loaded or last committed by this request. Its changes never land in
+	// a session that has passed to another subject meanwhile (chain.go).
+	subject string
+	// forwarded is the renewal tombstone the client's token led to: the
+	// session moved on before the client learnt its new token. The request
+	// has no session, but a Destroy follows the forward and ends it.
+	forwarded *Record
+	// expireCookie: the client holds a token that opens no session; the
+	// response expires its cookie.
+	expireCookie bool
 	// keepCookie keeps the session cookie on an error response: a renewal
 	// whose outcome is unknown must still hand over the new token.
 	keepCookie bool
@@ -142,14 +152,18 @@ func (st *state) ensureLoaded() error {
 	m := st.m
 	id, ok := parseToken(token)
 	if !ok {
-		st.clear = true
+		st.expireCookie = true
 		m.event(st, st.r, EventMalformed, "", "", nil)
 		return nil
 	}
 	rec, err := m.ops.Load(st, id)
 	switch {
+	case errors.Is(err, ErrExpired):
+		st.expireCookie = true
+		m.event(st, st.r, EventExpired, id, "", nil)
+		return nil
 	case errors.Is(err, ErrNotFound):
-		st.clear = true
+		st.expireCookie = true
 		m.event(st, st.r, EventUnknown, id, "", nil)
 		return nil
 	case errors.Is(err, ErrCorrupt):
@@ -158,7 +172,7 @@ func (st *state) ensureLoaded() error {
 		if err := m.ops.Delete(st, id); err != nil {
 			m.log.Warn("session: delete of a corrupt record failed", "session", id, "err", err)
 		}
-		st.clear = true
+		st.expireCookie = true
 		return nil
 	case err != nil:
 		st.loadErr = &StoreError{Op: "load", Err: err}
@@ -167,21 +181,25 @@ func (st *state) ensureLoaded() error {
 		return st.loadErr
 	}
 	now := st.now()
-	if rec.RenewedTo != "" {
-		// A renewed ID opens nothing, even within its grace period.
-		st.clear = true
-		m.event(st, st.r, EventUnknown, id, "", nil)
+	switch {
+	case rec.Tombstone():
+		// A renewed or ended ID opens nothing, even within its grace
+		// period; a Destroy still follows a forward (see chain.go).
+		if rec.RenewedTo != "" {
+			st.forwarded = rec
+		}
+		st.expireCookie = true
+		m.event(st, st.r, EventStale, id, rec.Subject, nil)
 		return nil
-	}
-	if !live(rec, now) {
-		st.clear = true
+	case !live(rec, now):
+		st.expireCookie = true
 		m.event(st, st.r, EventExpired, id, rec.Subject, nil)
 		return nil
+	case !st.checkClient(rec):
+		st.expireCookie = true
+		return nil
 	}
-	st.token, st.id, st.rec = token, id, rec
-	if !st.checkClient(rec) {
-		st.token, st.id, st.rec = "", "", nil
-	}
+	st.token, st.id, st.rec, st.subject = token, id, rec, rec.Subject
 	return nil
 }
 

@@ -336,8 +336,8 @@ func TestDestroy(t *testing.T) {
 	if _, body := e.withCookie("/info", "__Host-session="+tok); !strings.Contains(body, `"Subject":""`) {
 		t.Fatalf("destroyed session still loads: %s", body)
 	}
-	if n, _ := e.store.Store.(session.Counter).Count(t.Context()); n != 0 {
-		t.Fatalf("store holds %d records after logout", n)
+	if n := e.liveRecords(); n != 0 {
+		t.Fatalf("store holds %d live records after logout", n)
 	}
 }
 
@@ -542,20 +542,23 @@ func TestSlowRequestCannotResurrectLoggedOutSession(t *testing.T) {
 	if _, body := e.withCookie("/info", "__Host-session="+tok); !strings.Contains(body, `"Subject":""`) {
 		t.Fatalf("the slow request brought the session back: %s", body)
 	}
-	if n, _ := e.store.Store.(session.Counter).Count(t.Context()); n != 0 {
-		t.Fatalf("store holds %d records after the race; want 0", n)
+	if n := e.liveRecords(); n != 0 {
+		t.Fatalf("store holds %d live records after the race; want 0", n)
 	}
 }
 
+// TestSlowRequestFollowsRenewal: a slower request of the same user that
+// still holds the pre-renewal ID carries its change over to the new ID.
 func TestSlowRequestFollowsRenewal(t *testing.T) {
 	loaded, release := make(chan struct{}), make(chan struct{})
 	e := newEnv(t, session.Config{}, slowApp(loaded, release))
+	e.get("/login?u=alice")
 	e.get("/put?k=cart&v=1")
 	old := e.token(e.client)
 	done := make(chan struct{})
 	go func() { e.withCookie("/slow", "__Host-session="+old); close(done) }()
 	<-loaded
-	e.get("/login?u=alice")
+	e.get("/renew")
 	close(release)
 	<-done
 	if _, body := e.get("/get?k=slow"); body != "written" {
@@ -566,6 +569,35 @@ func TestSlowRequestFollowsRenewal(t *testing.T) {
 	}
 	if _, body := e.withCookie("/get?k=cart", "__Host-session="+old); body != "" {
 		t.Fatalf("the renewed ID loads data: %q", body)
+	}
+}
+
+// TestPlantedIDCannotWriteAfterLogin (bug 3 of the trust issue): an
+// attacker plants an anonymous ID in the victim's browser and keeps a slow
+// request open on it; the victim logs in with it. The attacker's change must
+// not reach the victim's logged-in session, and the attacker learns that it
+// was discarded (409), not that it landed.
+func TestPlantedIDCannotWriteAfterLogin(t *testing.T) {
+	loaded, release := make(chan struct{}), make(chan struct{})
+	e := newEnv(t, session.Config{}, slowApp(loaded, release))
+	e.get("/put?k=cart&v=1") // the attacker's own anonymous session...
+	planted := e.token(e.client)
+	status := make(chan int, 1)
+	go func() { resp, _ := e.withCookie("/slow", "__Host-session="+planted); status <- resp.StatusCode }()
+	<-loaded
+	e.get("/login?u=victim") // ...now in the victim's browser, who logs in
+	close(release)
+	if got := <-status; got != http.StatusConflict {
+		t.Errorf("the attacker's slow request answered %d; want 409", got)
+	}
+	if _, body := e.get("/info"); !strings.Contains(body, `"victim"`) {
+		t.Fatalf("the victim is not logged in: %s", body)
+	}
+	if _, body := e.get("/get?k=slow"); body != "" {
+		t.Fatalf("the attacker's write reached the victim's session: %q", body)
+	}
+	if _, body := e.get("/get?k=cart"); body != "1" {
+		t.Fatalf("the cart did not survive the login: %q", body)
 	}
 }
 

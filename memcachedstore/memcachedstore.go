@@ -227,7 +227,7 @@ func (s *Store) Touch(ctx context.Context, id string, lastActive, idleDeadline t
 			return fmt.Errorf("memcachedstore: touch: %w", session.ErrNotFound)
 		case err != nil:
 			return fmt.Errorf("memcachedstore: touch: %w", err)
-		case !s.live(rec) || rec.RenewedTo != "":
+		case !s.live(rec) || rec.Tombstone():
 			return fmt.Errorf("memcachedstore: touch: %w", session.ErrNotFound)
 		}
 		rec.LastActive, rec.IdleDeadline = lastActive, idleDeadline

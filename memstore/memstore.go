@@ -122,8 +122,13 @@ func (s *Store) Load(ctx context.Context, id string) (*session.Record, error) {
 	sh.mu.RLock()
 	e, ok := sh.entries[k]
 	sh.mu.RUnlock()
-	if !ok || e.expires <= s.now().UnixNano() {
+	switch {
+	case !ok:
 		return nil, session.ErrNotFound
+	case e.expires <= s.now().UnixNano():
+		// Still here until the sweep: say that it expired, so that a
+		// returning user does not count as someone guessing IDs.
+		return nil, fmt.Errorf("memstore: load: %w", session.ErrExpired)
 	}
 	rec, err := session.DecodeRecord(id, e.data)
 	if err != nil {
@@ -155,7 +160,7 @@ func (s *Store) Commit(ctx context.Context, rec *session.Record, expected uint64
 		return fmt.Errorf("memstore: commit: %w", session.ErrConflict)
 	}
 	subject := rec.Subject
-	if rec.RenewedTo != "" {
+	if rec.Tombstone() {
 		subject = "" // tombstones are not a user's session
 	}
 	e := entry{data: data, subject: subject, expires: expires, wheelAt: old.wheelAt}
@@ -194,10 +199,17 @@ func (s *Store) Touch(ctx context.Context, id string, lastActive, idleDeadline t
 	if err != nil {
 		return fmt.Errorf("memstore: touch: %w", err)
 	}
-	if rec.RenewedTo != "" {
+	if rec.Tombstone() {
 		return fmt.Errorf("memstore: touch: %w", session.ErrNotFound)
 	}
-	rec.LastActive, rec.IdleDeadline = lastActive, idleDeadline
+	// A request that read the clock early may touch after a newer write:
+	// never move either time back.
+	if lastActive.After(rec.LastActive) {
+		rec.LastActive = lastActive
+	}
+	if idleDeadline.After(rec.IdleDeadline) {
+		rec.IdleDeadline = minTime(idleDeadline, rec.AbsoluteDeadline)
+	}
 	e.data = session.EncodeRecord(nil, rec)
 	e.expires = rec.Expires().UnixNano()
 	if slotOf(e.expires) < e.wheelAt {
@@ -265,7 +277,7 @@ func (s *Store) ListSubject(ctx context.Context, subject string) ([]*session.Rec
 	var recs []*session.Record
 	for _, k := range keys {
 		rec, err := s.Load(ctx, formatID(k))
-		if err != nil || rec.Subject != subject || rec.RenewedTo != "" {
+		if err != nil || rec.Subject != subject || rec.Tombstone() {
 			continue // changed or expired since the index was read
 		}
 		recs = append(recs, rec)
@@ -488,4 +500,11 @@ func formatID(k key) string {
 		b[2*i], b[2*i+1] = digits[c>>4], digits[c&15]
 	}
 	return string(b[:])
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

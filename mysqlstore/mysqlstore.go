@@ -226,7 +226,7 @@ func (s *Store) Commit(ctx context.Context, rec *session.Record, expected uint64
 		// The swap must change the row for RowsAffected to tell a match.
 		return errors.New("mysqlstore: commit: the new version must differ from the expected one")
 	}
-	subject, tombstone := rec.Subject, rec.RenewedTo != ""
+	subject, tombstone := rec.Subject, rec.Tombstone()
 	if tombstone {
 		subject = "" // a tombstone is nobody's session
 	}

@@ -227,7 +227,7 @@ func (s *Store) Commit(ctx context.Context, rec *session.Record, expected uint64
 	if rec.Version > math.MaxInt64 || expected > math.MaxInt64 {
 		return errors.New("pgstore: commit: version out of range")
 	}
-	subject, tombstone := rec.Subject, rec.RenewedTo != ""
+	subject, tombstone := rec.Subject, rec.Tombstone()
 	if tombstone {
 		subject = "" // a tombstone is nobody's session
 	}

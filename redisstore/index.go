@@ -51,7 +51,7 @@ func (s *Store) ListSubject(ctx context.Context, subject string) ([]*session.Rec
 		case err != nil:
 			// A record that does not decode is not listed; DeleteSubject
 			// still deletes it.
-		case rec.RenewedTo != "":
+		case rec.Tombstone():
 			gone = append(gone, ids[i]) // a tombstone never becomes a session again
 		case rec.Subject != subject:
 			// Moved to another subject. The member stays until its score

@@ -159,7 +159,7 @@ func (s *Store) Commit(ctx context.Context, rec *session.Record, expected uint64
 	expMs := rec.Expires().UnixMilli()
 	absMs := rec.AbsoluteDeadline.UnixMilli()
 	subject, tombstone := rec.Subject, "0"
-	if rec.RenewedTo != "" {
+	if rec.Tombstone() {
 		subject, tombstone = "", "1" // tombstones are nobody's session
 	}
 	commit := scriptCall{commitScript, []string{s.recordKey(rec.ID)}, []any{

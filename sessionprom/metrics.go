@@ -63,7 +63,7 @@ type Metrics struct {
 
 	created, renewed, destroyed, expired prometheus.Counter
 	revoked, evicted                     prometheus.Counter
-	malformed, unknown                   prometheus.Counter
+	malformed, unknown, stale            prometheus.Counter
 	corrupt, conflicts, discarded        prometheus.Counter
 	touches, touchesAvoided              prometheus.Counter
 	clientChanges, limits                prometheus.Counter
@@ -115,8 +115,8 @@ func New(reg prometheus.Registerer, opts Options) (*Metrics, error) {
 	m.expired = counter("sessions_expired_total", "Requests that came with a session past its idle or absolute deadline.")
 	revoked := counterVec("sessions_revoked_total", "Sessions ended server-side: revoked by the user or an admin, or evicted by the per-user session limit.", "cause")
 	m.revoked, m.evicted = revoked.WithLabelValues("revoked"), revoked.WithLabelValues("evicted")
-	rejected := counterVec("tokens_rejected_total", "Session tokens refused: malformed (never looked up) or unknown (no live session).", "reason")
-	m.malformed, m.unknown = rejected.WithLabelValues("malformed"), rejected.WithLabelValues("unknown")
+	rejected := counterVec("tokens_rejected_total", "Session tokens refused: malformed (never looked up), unknown (no such session: purged or guessed) or stale (renewed or ended moments ago).", "reason")
+	m.malformed, m.unknown, m.stale = rejected.WithLabelValues("malformed"), rejected.WithLabelValues("unknown"), rejected.WithLabelValues("stale")
 	m.corrupt = counter("corrupt_records_total", "Stored records that could not be decoded; each was deleted and replaced by a fresh session.")
 	m.conflicts = counter("cas_conflicts_total", "Commits that found the session changed by a concurrent request and replayed their changes.")
 	m.discarded = counter("discarded_changes_total", "Requests whose changes were dropped because the session was destroyed first.")
@@ -219,6 +219,8 @@ func (m *Metrics) Event(e session.Event) {
 		c = m.malformed
 	case session.EventUnknown:
 		c = m.unknown
+	case session.EventStale:
+		c = m.stale
 	case session.EventCorrupt:
 		c = m.corrupt
 	case session.EventConflict:

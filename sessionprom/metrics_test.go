@@ -230,7 +230,7 @@ func TestLifecycle(t *testing.T) {
 
 	// created: c1, c2, c3, c4. renewed: c1's and c2's logins (c3 had no
 	// session yet: its login created one, which is no renewal). revoked:
-	// bob's one session; evicted: c1's. unknown: c1 after the eviction.
+	// bob's one session; evicted: c1's. stale: c1 after the eviction (its ID is an ended tombstone for a minute).
 	const want = `
 # HELP sessionkit_sessions_created_total Sessions created (stored for the first time).
 # TYPE sessionkit_sessions_created_total counter
@@ -248,10 +248,11 @@ sessionkit_sessions_expired_total 1
 # TYPE sessionkit_sessions_revoked_total counter
 sessionkit_sessions_revoked_total{cause="evicted"} 1
 sessionkit_sessions_revoked_total{cause="revoked"} 1
-# HELP sessionkit_tokens_rejected_total Session tokens refused: malformed (never looked up) or unknown (no live session).
+# HELP sessionkit_tokens_rejected_total Session tokens refused: malformed (never looked up), unknown (no such session: purged or guessed) or stale (renewed or ended moments ago).
 # TYPE sessionkit_tokens_rejected_total counter
 sessionkit_tokens_rejected_total{reason="malformed"} 1
-sessionkit_tokens_rejected_total{reason="unknown"} 1
+sessionkit_tokens_rejected_total{reason="stale"} 1
+sessionkit_tokens_rejected_total{reason="unknown"} 0
 # HELP sessionkit_touches_total Idle-deadline extensions written for read-only requests.
 # TYPE sessionkit_touches_total counter
 sessionkit_touches_total 1
@@ -478,11 +479,11 @@ func TestNew(t *testing.T) {
 		t.Fatal("negative CountInterval: no error")
 	}
 	// Every counter series exists from the start, at zero, under the
-	// namespace: 11 counters without labels, revoked and tokens_rejected
-	// with 2 series each, 6 rejection reasons and 8 store error series, in
-	// each of the two namespaces; histogram series appear on first use.
-	if n, err := testutil.GatherAndCount(reg); err != nil || n != 2*(11+2+2+6+8) {
-		t.Fatalf("GatherAndCount = %d, %v; want %d", n, err, 2*(11+2+2+6+8))
+	// namespace: 11 counters without labels, revoked with 2 series,
+	// tokens_rejected with 3, 6 rejection reasons and 8 store error series,
+	// in each of the two namespaces; histogram series appear on first use.
+	if n, err := testutil.GatherAndCount(reg); err != nil || n != 2*(11+2+3+6+8) {
+		t.Fatalf("GatherAndCount = %d, %v; want %d", n, err, 2*(11+2+3+6+8))
 	}
 }
 

@@ -323,13 +323,16 @@ func (s *Store) Commit(ctx context.Context, rec *session.Record, expected uint64
 	if rec.Version > math.MaxInt64 || expected > math.MaxInt64 {
 		return fmt.Errorf("sqlitestore: commit: version out of range")
 	}
-	subject := rec.Subject
-	if rec.RenewedTo != "" {
+	subject, renewedTo := rec.Subject, rec.RenewedTo
+	if rec.Tombstone() {
 		subject = "" // a tombstone is no longer the user's session
+		if rec.Ended {
+			renewedTo = "-" // the column marks every tombstone; the record says which kind
+		}
 	}
 	now := unixNano(s.now())
 	args := []any{
-		rec.ID, int64(rec.Version), subject, rec.RenewedTo,
+		rec.ID, int64(rec.Version), subject, renewedTo,
 		unixNano(rec.Created), unixNano(rec.LastActive), unixNano(rec.IdleDeadline), unixNano(rec.AbsoluteDeadline),
 		unixNano(rec.Expires()), session.EncodeRecord(nil, rec),
 	}

@@ -86,7 +86,7 @@ func (c *listCmd) run(ctx context.Context, e *env) error {
 		}
 	}
 	recs = slices.DeleteFunc(recs, func(rec *session.Record) bool {
-		return rec.RenewedTo != "" || !live(rec, e.now) // tombstones are no one's session
+		return rec.Tombstone() || !live(rec, e.now) // tombstones are no one's session
 	})
 	sortRecords(recs)
 

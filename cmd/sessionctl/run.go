@@ -316,6 +316,8 @@ func state(rec *session.Record) string {
 	switch {
 	case rec.RenewedTo != "":
 		return "renewal tombstone"
+	case rec.Ended:
+		return "ended tombstone"
 	case rec.Subject == "":
 		return "anonymous"
 	case rec.Persistent:

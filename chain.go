@@ -1,0 +1,302 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// The life of a session's IDs: renewal, destroy, and the forwarding that
+// lets a slower request follow a renewal.
+//
+// Each ID of a session is in one of four states in the store, and moves
+// between them only by compare-and-swap on the record's version, so that of
+// two requests racing on one version exactly one wins:
+//
+//	absent ──create──▶ live(v) ──update──▶ live(v+1)
+//	                   live(v) ──renew───▶ forwarded(v+1), pointing to a new live ID
+//	                   live(v) ──end─────▶ ended(v+1)
+//
+// Forwarded and ended records are tombstones (Record.Tombstone): they never
+// load as a session and expire after Config.RenewGrace. A tombstone keeps the
+// subject of the session it replaced.
+//
+// Two kinds of request follow a forward: one that loaded the session before
+// it was renewed and now commits its changes, and a destroy or revoke, which
+// must end the session wherever it went. Both follow only while the session
+// stays with the subject the request started from (state.subject): a change
+// never crosses from one user, or from an anonymous visitor who may have
+// planted the ID, to another, and such a visitor cannot end the session a
+// login made of it either.
+//
+// Destroy and revoke end a session by turning its live record into an ended
+// tombstone with a compare-and-swap, never by a blind delete: a renewal that
+// lands first makes the swap fail and is followed, one that lands after finds
+// its own swap failing and gives up. The invariants, each with its test, are
+// listed in DESIGN-NOTES.md.
+
+// maxHops bounds the renewals one request follows.
+const maxHops = 4
+
+// securityTimeout bounds the store calls of security actions (destroy,
+// revoke, renewal, the client-change policy). They run on a context of their
+// own, so a client that disconnects cannot stop them half way.
+const securityTimeout = 5 * time.Second
+
+// secure returns the context for a security action of the request.
+func (st *state) secure() (context.Context, context.CancelFunc) {
+	return secureContext(st.Context)
+}
+
+// secureContext detaches a security action from its caller's cancellation
+// (a client that went away, an admin's cancelled request), so that it does
+// not stop half way. It keeps the caller's deadline, which the server chose,
+// and is bounded by securityTimeout in any case.
+func secureContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	timeout := securityTimeout
+	if deadline, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(deadline))
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), timeout)
+}
+
+// follow loads the session at id, following renewals, up to the first live
+// record. It returns ErrDestroyed when the session ended (or expired),
+// ErrAuthChanged when the live record belongs to another subject than
+// subject, and ErrRenewalChain after maxHops renewals.
+func (m *Manager) follow(ctx context.Context, id, subject string, now time.Time) (*Record, error) {
+	for hops := 0; ; hops++ {
+		rec, err := m.ops.Load(ctx, id)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return nil, ErrDestroyed
+		case err != nil:
+			return nil, &StoreError{Op: "load", Err: err}
+		case rec.Ended:
+			return nil, ErrDestroyed
+		case rec.RenewedTo != "":
+			if hops == maxHops {
+				return nil, ErrRenewalChain
+			}
+			id = rec.RenewedTo
+			continue
+		case !live(rec, now):
+			return nil, ErrDestroyed
+		case rec.Subject != subject:
+			return nil, ErrAuthChanged
+		}
+		return rec, nil
+	}
+}
+
+// end ends the session at id, or where renewals that kept its subject moved
+// it, by turning its live record into an ended tombstone. rec is the record
+// at id as the caller last saw it, or nil to load it. It returns the record it
+// ended, or nil when nothing of subject was alive there any more.
+func (m *Manager) end(ctx context.Context, id, subject string, rec *Record, now time.Time) (*Record, error) {
+	hops := 0
+	for attempt := 0; ; attempt++ {
+		if rec == nil {
+			got, err := m.ops.Load(ctx, id)
+			switch {
+			case errors.Is(err, ErrNotFound):
+				return nil, nil
+			case err != nil:
+				return nil, &StoreError{Op: "load", Err: err}
+			case got.Ended:
+				return nil, nil
+			case got.RenewedTo != "":
+				if hops++; hops > maxHops {
+					return nil, ErrRenewalChain
+				}
+				id = got.RenewedTo
+				continue
+			case !live(got, now), got.Subject != subject:
+				// Expired, or moved to another user: not this session.
+				return nil, nil
+			}
+			rec = got
+		}
+		tomb := tombstoneOf(rec, now, m.cfg.RenewGrace)
+		tomb.Ended = true
+		err := m.ops.Commit(ctx, tomb, rec.Version)
+		if err == nil {
+			return rec, nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			return nil, &StoreError{Op: "commit", Err: err}
+		}
+		if attempt >= m.cfg.MaxRetries {
+			return nil, ErrTooManyConflicts
+		}
+		rec = nil
+	}
+}
+
+// tombstoneOf is what rec's ID becomes when its session moves or ends: no
+// values, the subject kept (so a follower can tell a change of user), and
+// RenewGrace to live.
+func tombstoneOf(rec *Record, now time.Time, grace time.Duration) *Record {
+	return &Record{
+		ID: rec.ID, Version: rec.Version + 1, Subject: rec.Subject, Created: rec.Created, LastActive: now,
+		IdleDeadline: now.Add(grace), AbsoluteDeadline: minTime(rec.AbsoluteDeadline, now.Add(grace)),
+	}
+}
+
+// commitDestroy ends the session: the one the request loaded, or the one
+// its token was forwarded to by a renewal the client had not yet heard of.
+func (st *state) commitDestroy() error {
+	id, subject, rec := st.id, st.subject, st.rec
+	if id == "" && st.forwarded != nil {
+		id, subject, rec = st.forwarded.ID, st.forwarded.Subject, nil
+	}
+	if id != "" {
+		ctx, cancel := st.secure()
+		defer cancel()
+		ended, err := st.m.end(ctx, id, subject, rec, st.now())
+		if err != nil {
+			return st.fail("destroy", err)
+		}
+		if ended != nil {
+			st.m.event(st, st.r, EventDestroyed, ended.ID, ended.Subject, nil)
+		}
+	}
+	if id != "" || st.expireCookie {
+		st.setCookie("", false, time.Time{})
+		if st.m.cfg.ClearSiteData {
+			st.w.Header().Set("Clear-Site-Data", `"cookies"`)
+		}
+	}
+	st.id, st.rec, st.vals, st.forwarded = "", nil, nil, nil
+	return nil
+}
+
+// commitRenew moves the session to a new ID: it creates the successor with
+// the request's changes, then forwards the old ID to it by compare-and-swap.
+// When the swap loses to a concurrent commit, the successor is dropped and
+// the renewal starts again on the newer version, wherever it now is.
+func (st *state) commitRenew() error {
+	m := st.m
+	ctx, cancel := st.secure()
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		base := st.rec
+		token, id := newToken()
+		next := st.build(base, id, 1)
+		next.ClientAddr, next.UserAgent = clientOf(st.r)
+		if err := m.ops.Commit(ctx, next, 0); err != nil {
+			st.cleanup(id) // the create may have landed though its reply was lost
+			return st.storeErr("commit", err)
+		}
+		err := m.ops.Commit(ctx, forwardOf(base, st.now(), m.cfg.RenewGrace, id), base.Version)
+		if errors.Is(err, ErrConflict) {
+			st.cleanup(id)
+			if err := st.reload(ctx, attempt); err != nil {
+				return err
+			}
+			if st.id != base.ID && !st.meta.authChange() {
+				// Another request renewed it first and this one changes no
+				// login: its changes join that renewal, whose response
+				// carries the cookie. A second new ID would strand the
+				// browser on whichever cookie it received first.
+				st.renew = false
+				return st.commitUpdate()
+			}
+			continue // a login always gets an ID of its own
+		}
+		if err != nil {
+			switch st.renewalLanded(base, id) {
+			case landedNo:
+				st.cleanup(id)
+				return st.storeErr("commit", err)
+			case landedUnknown:
+				// The store cannot tell. Hand over the new token with the
+				// error, so that a renewal that did land loses nothing, and
+				// settle the old ID in the background.
+				st.adopt(token, id, next)
+				st.setCookie(token, next.Persistent, next.AbsoluteDeadline)
+				st.keepCookie = true
+				st.settle(base, id)
+				return st.storeErr("commit", err)
+			}
+			// landedYes: only the reply was lost.
+		}
+		st.adopt(token, id, next)
+		st.setCookie(token, next.Persistent, next.AbsoluteDeadline)
+		m.event(st, st.r, EventRenewed, id, next.Subject, nil)
+		return nil
+	}
+}
+
+// forwardOf is the tombstone that forwards rec's ID to next.
+func forwardOf(rec *Record, now time.Time, grace time.Duration, next string) *Record {
+	tomb := tombstoneOf(rec, now, grace)
+	tomb.RenewedTo = next
+	return tomb
+}
+
+type landed int
+
+const (
+	landedUnknown landed = iota
+	landedYes
+	landedNo
+)
+
+// renewalLanded finds out whether the forward from old to newID was stored,
+// after a commit that failed without a verdict (a lost reply, a deadline). A
+// record that is gone, at another version or anything but that forward means
+// it did not land: the request then fails, and the old ID, if untouched,
+// keeps the session.
+func (st *state) renewalLanded(old *Record, newID string) landed {
+	ctx, cancel := st.detached(time.Second)
+	defer cancel()
+	rec, err := st.m.ops.Load(ctx, old.ID)
+	switch {
+	case err == nil && rec.RenewedTo == newID:
+		return landedYes
+	case err == nil, errors.Is(err, ErrNotFound):
+		return landedNo
+	}
+	return landedUnknown
+}
+
+// settleTimeout bounds how long a renewal of unknown outcome is retried in
+// the background.
+const settleTimeout = 10 * time.Second
+
+// settle completes, in the background, a renewal whose outcome the store
+// could not tell: the client already holds the new token, so the old ID must
+// end up forwarding to it. If the old record changed or ended meanwhile (a
+// logout raced it), the new record is deleted instead: the logout wins.
+func (st *state) settle(base *Record, id string) {
+	m := st.m
+	ctx, cancel := st.detached(settleTimeout)
+	fwd := forwardOf(base, st.now(), m.cfg.RenewGrace, id)
+	go func() {
+		defer cancel()
+		for {
+			err := m.ops.Commit(ctx, fwd, base.Version)
+			if errors.Is(err, ErrConflict) {
+				rec, lerr := m.ops.Load(ctx, base.ID)
+				switch {
+				case lerr == nil && rec.RenewedTo == id:
+					return // it had landed
+				case lerr == nil, errors.Is(lerr, ErrNotFound):
+					err = m.ops.Delete(ctx, id)
+				default:
+					err = lerr
+				}
+			}
+			if err == nil {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				m.log.Warn("session: could not settle a renewal after a store failure; the new session lives until it expires", "session", id, "err", err)
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+}
