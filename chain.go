@@ -24,7 +24,7 @@ import (
 // Two kinds of request follow a forward: one that loaded the session before
 // it was renewed and now commits its changes, and a destroy or revoke, which
 // must end the session wherever it went. Both follow only while the session
-// stays with the subject the request started from (state.subject): a change
+// stays with the owner the request started from (state.owner): a change
 // never crosses from one user, or from an anonymous visitor who may have
 // planted the ID, to another, and such a visitor cannot end the session a
 // login made of it either.
@@ -55,16 +55,28 @@ func (st *state) secure() (context.Context, context.CancelFunc) {
 func secureContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	timeout := securityTimeout
 	if deadline, ok := ctx.Deadline(); ok {
-		timeout = min(timeout, time.Until(deadline))
+		// At least a second: a logout reached at its deadline still gets
+		// its chance.
+		timeout = max(min(timeout, time.Until(deadline)), time.Second)
 	}
 	return context.WithTimeout(context.WithoutCancel(ctx), timeout)
 }
 
+// owner is who a session belongs to, as far as following it goes: its
+// subject, and whether a client change locked it to the client that was
+// logged in (an anonymous visitor is not the owner of such a session).
+type owner struct {
+	subject string
+	locked  bool
+}
+
+func ownerOf(rec *Record) owner { return owner{rec.Subject, rec.ClientLocked} }
+
 // follow loads the session at id, following renewals, up to the first live
 // record. It returns ErrDestroyed when the session ended (or expired),
-// ErrAuthChanged when the live record belongs to another subject than
-// subject, and ErrRenewalChain after maxHops renewals.
-func (m *Manager) follow(ctx context.Context, id, subject string, now time.Time) (*Record, error) {
+// ErrAuthChanged when the live record has another owner than own, and
+// ErrRenewalChain after maxHops renewals.
+func (m *Manager) follow(ctx context.Context, id string, own owner, now time.Time) (*Record, error) {
 	for hops := 0; ; hops++ {
 		rec, err := m.ops.Load(ctx, id)
 		switch {
@@ -82,18 +94,18 @@ func (m *Manager) follow(ctx context.Context, id, subject string, now time.Time)
 			continue
 		case !live(rec, now):
 			return nil, ErrDestroyed
-		case rec.Subject != subject:
+		case ownerOf(rec) != own:
 			return nil, ErrAuthChanged
 		}
 		return rec, nil
 	}
 }
 
-// end ends the session at id, or where renewals that kept its subject moved
+// end ends the session at id, or where renewals that kept its owner moved
 // it, by turning its live record into an ended tombstone. rec is the record
 // at id as the caller last saw it, or nil to load it. It returns the record it
-// ended, or nil when nothing of subject was alive there any more.
-func (m *Manager) end(ctx context.Context, id, subject string, rec *Record, now time.Time) (*Record, error) {
+// ended, or nil when nothing of own was alive there any more.
+func (m *Manager) end(ctx context.Context, id string, own owner, rec *Record, now time.Time) (*Record, error) {
 	hops := 0
 	for attempt := 0; ; attempt++ {
 		if rec == nil {
@@ -111,7 +123,7 @@ func (m *Manager) end(ctx context.Context, id, subject string, rec *Record, now 
 				}
 				id = got.RenewedTo
 				continue
-			case !live(got, now), got.Subject != subject:
+			case !live(got, now), ownerOf(got) != own:
 				// Expired, or moved to another user: not this session.
 				return nil, nil
 			}
@@ -138,7 +150,7 @@ func (m *Manager) end(ctx context.Context, id, subject string, rec *Record, now 
 // RenewGrace to live.
 func tombstoneOf(rec *Record, now time.Time, grace time.Duration) *Record {
 	return &Record{
-		ID: rec.ID, Version: rec.Version + 1, Subject: rec.Subject, Created: rec.Created, LastActive: now,
+		ID: rec.ID, Version: rec.Version + 1, Subject: rec.Subject, ClientLocked: rec.ClientLocked, Created: rec.Created, LastActive: now,
 		IdleDeadline: now.Add(grace), AbsoluteDeadline: minTime(rec.AbsoluteDeadline, now.Add(grace)),
 	}
 }
@@ -146,14 +158,14 @@ func tombstoneOf(rec *Record, now time.Time, grace time.Duration) *Record {
 // commitDestroy ends the session: the one the request loaded, or the one
 // its token was forwarded to by a renewal the client had not yet heard of.
 func (st *state) commitDestroy() error {
-	id, subject, rec := st.id, st.subject, st.rec
+	id, own, rec := st.id, st.owner, st.rec
 	if id == "" && st.forwarded != nil {
-		id, subject, rec = st.forwarded.ID, st.forwarded.Subject, nil
+		id, own, rec = st.forwarded.ID, ownerOf(st.forwarded), nil
 	}
 	if id != "" {
 		ctx, cancel := st.secure()
 		defer cancel()
-		ended, err := st.m.end(ctx, id, subject, rec, st.now())
+		ended, err := st.m.end(ctx, id, own, rec, st.now())
 		if err != nil {
 			return st.fail("destroy", err)
 		}

@@ -75,7 +75,7 @@ func (st *state) checkClient(rec *Record) bool {
 	case ClientChangeDestroy:
 		ctx, cancel := st.secure()
 		defer cancel()
-		if _, err := m.end(ctx, rec.ID, rec.Subject, rec, st.now()); err != nil {
+		if _, err := m.end(ctx, rec.ID, ownerOf(rec), rec, st.now()); err != nil {
 			m.log.Warn("session: ending a session after a client change failed", "session", rec.ID, "err", err)
 			return false
 		}
@@ -114,14 +114,14 @@ func (m *Manager) logOutInPlace(ctx context.Context, rec *Record, now time.Time)
 		if attempt >= m.cfg.MaxRetries {
 			return ErrTooManyConflicts
 		}
-		rec, err = m.ops.Load(ctx, rec.ID)
+		// Follow a renewal that landed meanwhile: the login must end
+		// wherever it went.
+		rec, err = m.follow(ctx, rec.ID, owner{subject: subject}, now)
 		switch {
-		case errors.Is(err, ErrNotFound):
-			return nil // gone meanwhile
+		case errors.Is(err, ErrDestroyed), errors.Is(err, ErrAuthChanged):
+			return nil // ended or logged out meanwhile
 		case err != nil:
 			return err
-		case rec.Tombstone(), !live(rec, now), rec.Subject != subject:
-			return nil // moved, ended or logged out meanwhile
 		}
 	}
 }

@@ -187,8 +187,17 @@ func (st *state) checkSize(vals []Value) error {
 	r := Record{Values: vals}
 	if st.rec != nil {
 		r.Subject, r.ClientAddr, r.UserAgent = st.rec.Subject, st.rec.ClientAddr, st.rec.UserAgent
+	} else {
+		r.ClientAddr, r.UserAgent = clientOf(st.r)
 	}
-	if n := encodedSize(&r); n > limit {
+	if st.meta.login || st.meta.subject != nil {
+		r.ClientAddr, r.UserAgent = clientOf(st.r)
+	}
+	if st.meta.subject != nil {
+		r.Subject = *st.meta.subject
+	}
+	// The five times take at most 9 bytes each where encodedSize saw zeros.
+	if n := encodedSize(&r) + 5*8; n > limit {
 		return fmt.Errorf("%w: %d bytes, more than Config.MaxRecordBytes (%d)", ErrTooLarge, n, limit)
 	}
 	return nil
@@ -270,7 +279,7 @@ func (st *state) commitUpdate() error {
 // adopt makes rec, just committed under id, the request's session.
 func (st *state) adopt(token, id string, rec *Record) {
 	st.token, st.id, st.rec, st.vals, st.renew = token, id, rec, nil, false
-	st.subject = rec.Subject
+	st.owner = ownerOf(rec)
 }
 
 // reload fetches the newest version after a conflict and replays the
@@ -286,7 +295,7 @@ func (st *state) reload(ctx context.Context, attempt int) error {
 	if err := st.backoff(attempt); err != nil {
 		return err
 	}
-	rec, err := m.follow(ctx, st.id, st.subject, st.now())
+	rec, err := m.follow(ctx, st.id, st.owner, st.now())
 	switch {
 	case errors.Is(err, ErrDestroyed), errors.Is(err, ErrAuthChanged):
 		return st.discard(err)

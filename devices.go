@@ -85,7 +85,7 @@ func (m *Manager) revokeWhere(ctx context.Context, subject string, match func(Me
 			if !match(s) {
 				continue
 			}
-			rec, err := m.end(ctx, s.ID, subject, nil, m.now())
+			rec, err := m.end(ctx, s.ID, owner{subject: subject}, nil, m.now())
 			if err != nil {
 				return n, err
 			}
@@ -117,11 +117,11 @@ func (m *Manager) Revoke(ctx context.Context, id string) error {
 	if rec.Ended {
 		return nil
 	}
-	subject := rec.Subject // a forward keeps the subject of the session it moved
+	own := ownerOf(rec) // a forward keeps the owner of the session it moved
 	if rec.Tombstone() {
 		rec = nil // end follows the forward from the ID itself
 	}
-	ended, err := m.end(ctx, id, subject, rec, m.now())
+	ended, err := m.end(ctx, id, own, rec, m.now())
 	if err != nil {
 		return err
 	}
@@ -160,7 +160,7 @@ func (m *Manager) enforceLimit(ctx context.Context, subject, current string) err
 	ctx, cancel := secureContext(ctx)
 	defer cancel()
 	for _, s := range others[:excess] { // oldest first
-		rec, err := m.end(ctx, s.ID, subject, nil, m.now())
+		rec, err := m.end(ctx, s.ID, owner{subject: subject}, nil, m.now())
 		if err != nil {
 			return err
 		}

@@ -33,10 +33,10 @@ type state struct {
 	renew   bool    // a new ID is due at commit
 	destroy bool    // the session ends at commit
 	started bool    // the response started: no more changes
-	// subject is the user the request's session belonged to when it was
-	// loaded or last committed by this request. Its changes never land in
-	// a session that has passed to another subject meanwhile (chain.go).
-	subject string
+	// owner is who the request's session belonged to when it was loaded
+	// or last committed by this request. Its changes never land in a
+	// session that has passed to another owner meanwhile (chain.go).
+	owner owner
 	// forwarded is the renewal tombstone the client's token led to: the
 	// session moved on before the client learnt its new token. The request
 	// has no session, but a Destroy follows the forward and ends it.
@@ -199,7 +199,7 @@ func (st *state) ensureLoaded() error {
 		st.expireCookie = true
 		return nil
 	}
-	st.token, st.id, st.rec, st.subject = token, id, rec, rec.Subject
+	st.token, st.id, st.rec, st.owner = token, id, rec, ownerOf(rec)
 	return nil
 }
 
