@@ -40,8 +40,27 @@ func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now
 // Advance moves the clock forward.
 func (c *Clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
-// Run runs the whole suite, each case in a subtest with a fresh store.
-func Run(t *testing.T, newStore NewStore) {
+// Options says what a store can do beyond what every store must, so that
+// the suite checks it too. The zero value asks only for the contract's
+// minimum.
+type Options struct {
+	// ReportsExpired declares that Load of a record that is still stored but
+	// whose deadline has passed by the store's clock returns an error
+	// wrapping session.ErrExpired, not just session.ErrNotFound. Stores that
+	// keep expired records until a sweep (memory, SQL) can tell, and so can
+	// stores whose server removes keys on its own clock (Redis, memcached)
+	// while the key is still there, which is the case whenever the suite
+	// moves its clock.
+	ReportsExpired bool
+}
+
+// Run runs the whole suite, each case in a subtest with a fresh store,
+// with the zero Options.
+func Run(t *testing.T, newStore NewStore) { RunOptions(t, newStore, Options{}) }
+
+// RunOptions runs the whole suite, each case in a subtest with a fresh store,
+// checking the capabilities that opts declares.
+func RunOptions(t *testing.T, newStore NewStore, opts Options) {
 	cases := []struct {
 		name string
 		run  func(t *testing.T, h *harness)
@@ -56,6 +75,9 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Tombstone", testTombstone},
 		{"Expiry", testExpiry},
 		{"Touch", testTouch},
+		{"TouchMonotonic", testTouchMonotonic},
+		{"EndedTombstone", testEndedTombstone},
+		{"ExpiredReported", testExpiredReported},
 		{"SubjectIndex", testSubjectIndex},
 		{"IterateAndCount", testIterateAndCount},
 		{"ParallelWriters", testParallelWriters},
@@ -64,7 +86,7 @@ func Run(t *testing.T, newStore NewStore) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			clock := NewClock()
-			h := &harness{t: t, clock: clock, store: newStore(t, clock.Now), ctx: context.Background()}
+			h := &harness{t: t, clock: clock, store: newStore(t, clock.Now), ctx: context.Background(), opts: opts}
 			c.run(t, h)
 		})
 	}
@@ -75,6 +97,7 @@ type harness struct {
 	clock *Clock
 	store session.Store
 	ctx   context.Context
+	opts  Options
 }
 
 // NewID returns a random store ID.
@@ -345,6 +368,231 @@ func testTouch(t *testing.T, h *harness) {
 		t.Fatalf("Touch after Delete = %v; want ErrNotFound", err)
 	}
 	h.wantNotFound(rec.ID, "after Touch of a deleted record")
+}
+
+// testTouchMonotonic: a request that loaded the session early and touches it
+// late carries an old clock reading. Its touch must not undo a newer touch or
+// commit: each of LastActive and IdleDeadline becomes the later of the stored
+// and the given time, and the store keeps expiring on the later deadline.
+func testTouchMonotonic(t *testing.T, h *harness) {
+	to, ok := h.store.(session.Toucher)
+	if !ok {
+		t.Skip("store has no Touch; the manager commits instead")
+	}
+	touch := func(id string, lastActive, idleDeadline time.Time) {
+		t.Helper()
+		if err := to.Touch(h.ctx, id, lastActive, idleDeadline); err != nil {
+			t.Fatalf("Touch(%v, %v): %v", lastActive, idleDeadline, err)
+		}
+	}
+	rec := h.record()
+	h.commit(rec, 0)
+	early := h.clock.Now() // what the slow request read when it started
+
+	// A newer touch, then the slow request's stale one.
+	h.clock.Advance(20 * time.Minute)
+	late := h.clock.Now()
+	touch(rec.ID, late, late.Add(time.Hour))
+	touch(rec.ID, early.Add(time.Minute), early.Add(time.Minute+time.Hour))
+	want := *rec
+	want.LastActive, want.IdleDeadline = late, late.Add(time.Hour)
+	sameRecord(t, h.load(rec.ID), &want)
+
+	// The store still expires on the later deadline: past the stale one,
+	// the session lives on.
+	h.clock.Advance(time.Hour - 10*time.Minute) // early+1h10m: past the stale deadline, before the newer one
+	sameRecord(t, h.load(rec.ID), &want)
+
+	// Each time is kept on its own: a touch with a newer LastActive but an
+	// older IdleDeadline moves only LastActive.
+	now := h.clock.Now()
+	touch(rec.ID, now, late.Add(30*time.Minute))
+	want.LastActive = now
+	sameRecord(t, h.load(rec.ID), &want)
+
+	// A commit that extends the deadline is not undone by a stale touch either.
+	v2 := next(h.load(rec.ID))
+	h.clock.Advance(time.Minute)
+	now = h.clock.Now()
+	v2.LastActive, v2.IdleDeadline = now, now.Add(time.Hour)
+	h.commit(v2, 1)
+	touch(rec.ID, early.Add(2*time.Minute), early.Add(2*time.Minute+time.Hour))
+	sameRecord(t, h.load(rec.ID), v2)
+
+	// And no touch passes the absolute deadline.
+	short := h.record()
+	short.AbsoluteDeadline = h.clock.Now().Add(30 * time.Minute)
+	h.commit(short, 0)
+	now = h.clock.Now()
+	touch(short.ID, now, now.Add(2*time.Hour))
+	h.clock.Advance(31 * time.Minute)
+	h.wantNotFound(short.ID, "touched beyond its absolute deadline, then past that deadline")
+}
+
+// testEndedTombstone: a logout or revoke turns the live record into an ended
+// tombstone by compare-and-swap, so that a concurrent renewal cannot slip
+// past it. Like a renewal tombstone, it still loads (a slower request must
+// learn that the session ended), but it is nobody's session any more: not
+// listed or deleted by subject, not counted, not touched, and a writer that
+// still holds the version before the logout cannot commit over it.
+func testEndedTombstone(t *testing.T, h *harness) {
+	subject := "user-" + NewID()[:8]
+	var count func() int
+	if ct, ok := h.store.(session.Counter); ok {
+		count = func() int {
+			t.Helper()
+			n, err := ct.Count(h.ctx)
+			if err != nil {
+				t.Fatalf("Count: %v", err)
+			}
+			return n
+		}
+	}
+	ended, renewed := h.record(), h.record()
+	for _, rec := range []*session.Record{ended, renewed} {
+		rec.Subject = subject
+		rec.AuthTime = h.clock.Now()
+		h.commit(rec, 0)
+	}
+	h.clock.Advance(time.Minute)
+	now := h.clock.Now()
+	before := 0
+	if count != nil {
+		before = count() // with the clock as it stays, so that no other record expires in between
+	}
+	// What the manager writes: the subject kept, the values gone, a short
+	// grace to live.
+	tombstone := func(rec *session.Record) *session.Record {
+		return &session.Record{
+			ID: rec.ID, Version: rec.Version + 1, Subject: rec.Subject, Created: rec.Created, LastActive: now,
+			IdleDeadline: now.Add(time.Minute), AbsoluteDeadline: now.Add(time.Minute),
+		}
+	}
+	endTomb := tombstone(ended)
+	endTomb.Ended = true
+	renewTomb := tombstone(renewed)
+	renewTomb.RenewedTo = NewID()
+	h.commit(endTomb, 1)
+	h.commit(renewTomb, 1)
+
+	got := h.load(ended.ID)
+	if !got.Ended || !got.Tombstone() {
+		t.Fatalf("Load of an ended tombstone = %+v; want Ended set", got)
+	}
+	sameRecord(t, got, endTomb)
+
+	if idx, ok := h.store.(session.SubjectIndex); ok {
+		list, err := idx.ListSubject(h.ctx, subject)
+		if err != nil || len(list) != 0 {
+			t.Fatalf("ListSubject after both sessions became tombstones = %d records, %v; want none", len(list), err)
+		}
+		n, err := idx.DeleteSubject(h.ctx, subject)
+		if err != nil || n != 0 {
+			t.Fatalf("DeleteSubject of a subject with only tombstones = %d, %v; want 0, nil", n, err)
+		}
+		sameRecord(t, h.load(ended.ID), endTomb)
+	}
+	if count != nil {
+		if after := count(); after != before-2 {
+			t.Fatalf("Count = %d after two of %d sessions became tombstones (one ended, one renewed); want %d",
+				after, before, before-2)
+		}
+	}
+	if it, ok := h.store.(session.Iterator); ok {
+		// Whatever a store's Range does with tombstones, it does with both kinds.
+		seen := map[string]bool{}
+		err := it.Range(h.ctx, func(r *session.Record) bool {
+			seen[r.ID] = true
+			return true
+		})
+		if err != nil {
+			t.Fatalf("Range: %v", err)
+		}
+		if seen[ended.ID] != seen[renewed.ID] {
+			t.Fatalf("Range visited the ended tombstone: %v, the renewal tombstone: %v; want the same for both",
+				seen[ended.ID], seen[renewed.ID])
+		}
+	}
+	if to, ok := h.store.(session.Toucher); ok {
+		if err := to.Touch(h.ctx, ended.ID, now, now.Add(time.Hour)); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("Touch of an ended tombstone = %v; want ErrNotFound", err)
+		}
+		sameRecord(t, h.load(ended.ID), endTomb)
+	}
+
+	// A request that loaded the session before the logout commits late.
+	late := next(ended)
+	late.Values = append(late.Values, session.Value{Key: "b", Data: []byte(`"after logout"`)})
+	if err := h.store.Commit(h.ctx, late, 1); !errors.Is(err, session.ErrConflict) {
+		t.Fatalf("commit expecting the version before the logout = %v; want ErrConflict", err)
+	}
+	again := h.record()
+	again.ID = ended.ID
+	if err := h.store.Commit(h.ctx, again, 0); !errors.Is(err, session.ErrConflict) {
+		t.Fatalf("create over an ended tombstone = %v; want ErrConflict", err)
+	}
+	sameRecord(t, h.load(ended.ID), endTomb)
+}
+
+// testExpiredReported: a record past its deadline is not found; a store that
+// can still tell (Options.ReportsExpired) says it expired, so that the
+// manager reports expiry rather than an unknown ID. An ID that holds nothing,
+// never did, or was deleted is never reported as expired.
+func testExpiredReported(t *testing.T, h *harness) {
+	idle := h.record()
+	idle.IdleDeadline = h.clock.Now().Add(10 * time.Minute)
+	abs := h.record()
+	abs.AbsoluteDeadline = h.clock.Now().Add(10 * time.Minute)
+	deleted := h.record()
+	for _, rec := range []*session.Record{idle, abs, deleted} {
+		h.commit(rec, 0)
+	}
+	if err := h.store.Delete(h.ctx, deleted.ID); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	h.clock.Advance(10*time.Minute + time.Second)
+
+	for _, tc := range []struct {
+		name string
+		id   string
+	}{
+		{"past its idle deadline", idle.ID},
+		{"past its absolute deadline", abs.ID},
+	} {
+		rec, err := h.store.Load(h.ctx, tc.id)
+		if !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("Load of a record %s = %+v, %v; want ErrNotFound", tc.name, rec, err)
+		}
+		if h.opts.ReportsExpired && !errors.Is(err, session.ErrExpired) {
+			t.Fatalf("Load of a record %s = %v; want ErrExpired (the store declares ReportsExpired)", tc.name, err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		id   string
+	}{
+		{"never stored", NewID()},
+		{"deleted", deleted.ID},
+	} {
+		_, err := h.store.Load(h.ctx, tc.id)
+		if !errors.Is(err, session.ErrNotFound) || errors.Is(err, session.ErrExpired) {
+			t.Fatalf("Load of a record %s = %v; want ErrNotFound, not ErrExpired", tc.name, err)
+		}
+	}
+
+	// Telling expiry apart changes nothing else: the expired record is
+	// never touched, and a new session may take its ID.
+	if to, ok := h.store.(session.Toucher); ok {
+		now := h.clock.Now()
+		if err := to.Touch(h.ctx, idle.ID, now, now.Add(time.Hour)); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("Touch of an expired record = %v; want ErrNotFound", err)
+		}
+		h.wantNotFound(idle.ID, "after Touch of the expired record")
+	}
+	fresh := h.record()
+	fresh.ID = idle.ID
+	h.commit(fresh, 0)
+	sameRecord(t, h.load(idle.ID), fresh)
 }
 
 func testSubjectIndex(t *testing.T, h *harness) {
