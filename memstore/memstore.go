@@ -59,16 +59,18 @@ const numShards = 64
 type key [32]byte
 
 type shard struct {
-	mu      sync.RWMutex
-	entries map[key]entry
-	wheel   wheel
+	mu         sync.RWMutex
+	entries    map[key]entry
+	tombstones int // how many of entries are tombstones, which Count leaves out
+	wheel      wheel
 }
 
 type entry struct {
-	data    []byte // session.EncodeRecord output; never modified once stored
-	subject string
-	expires int64 // Unix ns
-	wheelAt int64 // the wheel slot holding this entry's one live reference
+	data      []byte // session.EncodeRecord output; never modified once stored
+	subject   string // "" for anonymous sessions and tombstones
+	expires   int64  // Unix ns
+	wheelAt   int64  // the wheel slot holding this entry's one live reference
+	tombstone bool   // the record is a tombstone (renewed or ended)
 }
 
 // New returns a Store and starts its sweeper.
@@ -159,15 +161,16 @@ func (s *Store) Commit(ctx context.Context, rec *session.Record, expected uint64
 	case expected != 0 && (!exists || storedVersion(old.data) != expected):
 		return fmt.Errorf("memstore: commit: %w", session.ErrConflict)
 	}
-	subject := rec.Subject
-	if rec.Tombstone() {
+	subject, tombstone := rec.Subject, rec.Tombstone()
+	if tombstone {
 		subject = "" // tombstones are not a user's session
 	}
-	e := entry{data: data, subject: subject, expires: expires, wheelAt: old.wheelAt}
+	e := entry{data: data, subject: subject, expires: expires, wheelAt: old.wheelAt, tombstone: tombstone}
 	if !exists || slotOf(expires) < old.wheelAt {
 		e.wheelAt = slotOf(expires)
 		sh.wheel.add(e.wheelAt, k)
 	}
+	sh.tombstones += b2i(tombstone) - b2i(old.tombstone) // old is the zero entry when there was none
 	sh.entries[k] = e
 	if old.subject != subject {
 		s.reindex(k, old.subject, subject)
@@ -192,23 +195,20 @@ func (s *Store) Touch(ctx context.Context, id string, lastActive, idleDeadline t
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	e, ok := sh.entries[k]
-	if !ok || e.expires <= s.now().UnixNano() {
+	if !ok || e.expires <= s.now().UnixNano() || e.tombstone {
 		return fmt.Errorf("memstore: touch: %w", session.ErrNotFound)
 	}
 	rec, err := session.DecodeRecord(id, e.data)
 	if err != nil {
 		return fmt.Errorf("memstore: touch: %w", err)
 	}
-	if rec.Tombstone() {
-		return fmt.Errorf("memstore: touch: %w", session.ErrNotFound)
-	}
 	// A request that read the clock early may touch after a newer write:
-	// never move either time back.
+	// never move either time back, and never past the absolute deadline.
 	if lastActive.After(rec.LastActive) {
 		rec.LastActive = lastActive
 	}
-	if idleDeadline.After(rec.IdleDeadline) {
-		rec.IdleDeadline = minTime(idleDeadline, rec.AbsoluteDeadline)
+	if idle := minTime(idleDeadline, rec.AbsoluteDeadline); idle.After(rec.IdleDeadline) {
+		rec.IdleDeadline = idle
 	}
 	e.data = session.EncodeRecord(nil, rec)
 	e.expires = rec.Expires().UnixNano()
@@ -239,6 +239,7 @@ func (s *Store) deleteLocked(sh *shard, k key) bool {
 		return false
 	}
 	delete(sh.entries, k)
+	sh.tombstones -= b2i(e.tombstone)
 	if e.subject != "" {
 		s.reindex(k, e.subject, "")
 	}
@@ -316,7 +317,7 @@ func (s *Store) DeleteSubject(ctx context.Context, subject string) (int, error) 
 }
 
 // Range implements session.Iterator. Each shard is copied before fn runs, so
-// fn may call the store.
+// fn may call the store. fn sees tombstones too (RenewedTo or Ended set).
 func (s *Store) Range(ctx context.Context, fn func(*session.Record) bool) error {
 	type item struct {
 		k    key
@@ -349,14 +350,14 @@ func (s *Store) Range(ctx context.Context, fn func(*session.Record) bool) error 
 	return nil
 }
 
-// Count implements session.Counter. It counts stored records, including
-// expired ones the sweeper has not removed yet and renewal tombstones.
+// Count implements session.Counter. It counts stored sessions, including
+// expired ones the sweeper has not removed yet, but no tombstones.
 func (s *Store) Count(ctx context.Context) (int, error) {
 	n := 0
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.RLock()
-		n += len(sh.entries)
+		n += len(sh.entries) - sh.tombstones
 		sh.mu.RUnlock()
 	}
 	return n, nil
@@ -500,6 +501,13 @@ func formatID(k key) string {
 		b[2*i], b[2*i+1] = digits[c>>4], digits[c&15]
 	}
 	return string(b[:])
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func minTime(a, b time.Time) time.Time {

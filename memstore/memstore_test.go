@@ -12,11 +12,11 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, now func() time.Time) session.Store {
+	storetest.RunOptions(t, func(t *testing.T, now func() time.Time) session.Store {
 		s := memstore.New(memstore.Options{Now: now})
 		t.Cleanup(func() { s.Close() })
 		return s
-	})
+	}, storetest.Options{ReportsExpired: true})
 }
 
 // TestSweepOrder files deadlines in random order and checks the sweeper
@@ -72,4 +72,64 @@ func TestCloseStopsSweeper(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// TestCountTombstones follows Count through every way a tombstone comes and
+// goes (committed over a session, replaced after it expired, deleted, swept):
+// tombstones never count, and nothing is counted twice or below zero.
+func TestCountTombstones(t *testing.T) {
+	clock := storetest.NewClock()
+	s := memstore.New(memstore.Options{Now: clock.Now})
+	defer s.Close()
+	ctx := context.Background()
+	count := func(want int, why string) {
+		t.Helper()
+		if n, err := s.Count(ctx); err != nil || n != want {
+			t.Fatalf("%s: Count = %d, %v; want %d", why, n, err, want)
+		}
+	}
+	commit := func(rec *session.Record, expected uint64) {
+		t.Helper()
+		if err := s.Commit(ctx, rec, expected); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := clock.Now()
+	live := func(id string, version uint64) *session.Record {
+		return &session.Record{ID: id, Version: version, Created: now, LastActive: clock.Now(),
+			IdleDeadline: clock.Now().Add(time.Hour), AbsoluteDeadline: clock.Now().Add(24 * time.Hour)}
+	}
+	tomb := func(id string, version uint64, ended bool) *session.Record {
+		r := live(id, version)
+		r.IdleDeadline = clock.Now().Add(time.Minute)
+		if ended {
+			r.Ended = true
+		} else {
+			r.RenewedTo = storetest.NewID()
+		}
+		return r
+	}
+	a, b, c := storetest.NewID(), storetest.NewID(), storetest.NewID()
+	commit(live(a, 1), 0)
+	commit(live(b, 1), 0)
+	commit(live(c, 1), 0)
+	count(3, "three sessions")
+	commit(tomb(a, 2, true), 1)
+	commit(tomb(b, 2, false), 1)
+	count(1, "two of them tombstones")
+	commit(tomb(b, 3, true), 2) // a tombstone over a tombstone
+	count(1, "a tombstone replaced by another")
+	if err := s.Delete(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	count(1, "a tombstone deleted")
+	clock.Advance(2 * time.Minute)
+	commit(live(b, 1), 0) // takes over the expired tombstone
+	count(2, "a new session over an expired tombstone")
+	commit(tomb(c, 2, false), 1)
+	clock.Advance(2 * time.Minute)
+	if n, err := s.DeleteExpired(ctx, clock.Now()); err != nil || n != 1 {
+		t.Fatalf("DeleteExpired = %d, %v; want the one expired tombstone", n, err)
+	}
+	count(1, "the expired tombstone swept")
 }
