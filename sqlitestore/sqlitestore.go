@@ -203,8 +203,21 @@ func pingBusy(ctx context.Context, db *sql.DB) error {
 	}
 }
 
-// sqliteBusy is SQLITE_BUSY, the primary result code of a locked file.
-const sqliteBusy = 5
+// Primary result codes of SQLite.
+const (
+	sqliteBusy   = 5  // SQLITE_BUSY: the file is locked
+	sqliteTooBig = 18 // SQLITE_TOOBIG: a string or blob is longer than SQLITE_LIMIT_LENGTH
+)
+
+// tooBig makes SQLITE_TOOBIG, which retrying cannot cure, an error wrapping
+// session.ErrTooLarge; other errors stay as they are.
+func tooBig(err error) error {
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) && coded.Code()&0xff == sqliteTooBig {
+		return fmt.Errorf("%w: %w", session.ErrTooLarge, err)
+	}
+	return err
+}
 
 // New returns a Store in db, which the caller opened with the "sqlite" driver
 // and keeps owning: Close stops the sweeper but leaves db open. New applies
@@ -281,21 +294,25 @@ func (s *Store) sweep(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// Load implements session.Store.
+// Load implements session.Store. A row that has expired but is not swept yet
+// is reported as session.ErrExpired.
 func (s *Store) Load(ctx context.Context, id string) (*session.Record, error) {
 	var (
 		data                     []byte
 		lastActive, idleDeadline int64
+		live                     bool
 	)
 	err := s.r.QueryRowContext(ctx,
-		`SELECT data, last_active, idle_deadline FROM sessions WHERE id = ? AND expires > ?`,
-		id, unixNano(s.now()),
-	).Scan(&data, &lastActive, &idleDeadline)
-	if errors.Is(err, sql.ErrNoRows) {
+		`SELECT data, last_active, idle_deadline, expires > ? FROM sessions WHERE id = ?`,
+		unixNano(s.now()), id,
+	).Scan(&data, &lastActive, &idleDeadline, &live)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
 		return nil, fmt.Errorf("sqlitestore: load: %w", session.ErrNotFound)
-	}
-	if err != nil {
+	case err != nil:
 		return nil, fmt.Errorf("sqlitestore: load: %w", err)
+	case !live:
+		return nil, fmt.Errorf("sqlitestore: load: %w", session.ErrExpired)
 	}
 	rec, err := decode(id, data, lastActive, idleDeadline)
 	if err != nil {
@@ -360,7 +377,7 @@ func (s *Store) Commit(ctx context.Context, rec *session.Record, expected uint64
 			append(args, int64(expected), now)...)
 	}
 	if err != nil {
-		return fmt.Errorf("sqlitestore: commit: %w", err)
+		return fmt.Errorf("sqlitestore: commit: %w", tooBig(err))
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
@@ -373,10 +390,14 @@ func (s *Store) Commit(ctx context.Context, rec *session.Record, expected uint64
 }
 
 // Touch implements session.Toucher. It updates the last_active,
-// idle_deadline and expires columns only; the version stays.
+// idle_deadline and expires columns only; the version stays. Neither time
+// moves back: a request that read the clock before a newer touch or commit
+// leaves the later times in place.
 func (s *Store) Touch(ctx context.Context, id string, lastActive, idleDeadline time.Time) error {
+	// The right-hand sides all read the row as it was before the update.
 	res, err := s.w.ExecContext(ctx, `
-		UPDATE sessions SET last_active = ?1, idle_deadline = ?2, expires = min(?2, absolute_deadline)
+		UPDATE sessions SET last_active = max(last_active, ?1), idle_deadline = max(idle_deadline, ?2),
+			expires = min(max(idle_deadline, ?2), absolute_deadline)
 		WHERE id = ?3 AND expires > ?4 AND renewed_to = ''`,
 		unixNano(lastActive), unixNano(idleDeadline), id, unixNano(s.now()))
 	if err != nil {
@@ -476,8 +497,8 @@ func (s *Store) DeleteSubject(ctx context.Context, subject string) (int, error) 
 
 // Range implements session.Iterator. It reads the sessions a page at a time,
 // in ID order, and calls fn with no query open, so fn may call the store.
-// Renewal tombstones are visited too; records that cannot be decoded are
-// skipped.
+// Tombstones (renewed or ended) are visited too; records that cannot be
+// decoded are skipped.
 func (s *Store) Range(ctx context.Context, fn func(*session.Record) bool) error {
 	after := ""
 	for {
@@ -505,12 +526,13 @@ func (s *Store) Range(ctx context.Context, fn func(*session.Record) bool) error 
 }
 
 // Count implements session.Counter: the sessions that have not expired,
-// renewal tombstones included. It walks the expires index, so its cost grows
-// with the number of sessions; export it as a metric every few seconds at
-// most.
+// tombstones left out. It walks the expires index, so its cost grows with the
+// number of sessions; export it as a metric every few seconds at most.
 func (s *Store) Count(ctx context.Context) (int, error) {
 	var n int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM sessions WHERE expires > ?`, unixNano(s.now())).Scan(&n); err != nil {
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM sessions WHERE expires > ? AND renewed_to = ''`,
+		unixNano(s.now())).Scan(&n)
+	if err != nil {
 		return 0, fmt.Errorf("sqlitestore: count: %w", err)
 	}
 	return n, nil

@@ -15,6 +15,9 @@ import (
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/storetest"
 	"github.com/sessionkit/session/sqlitestore"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 func open(t *testing.T, path string, opts sqlitestore.Options) *sqlitestore.Store {
@@ -41,15 +44,15 @@ func record(now time.Time, subject string) *session.Record {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, now func() time.Time) session.Store {
+	storetest.RunOptions(t, func(t *testing.T, now func() time.Time) session.Store {
 		return open(t, filepath.Join(t.TempDir(), "sessions.db"), sqlitestore.Options{Now: now})
-	})
+	}, storetest.Options{ReportsExpired: true})
 }
 
 // TestConformanceCallerOwnedDB runs the suite on a *sql.DB opened by the
 // caller, with several connections that all write.
 func TestConformanceCallerOwnedDB(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, now func() time.Time) session.Store {
+	storetest.RunOptions(t, func(t *testing.T, now func() time.Time) session.Store {
 		db, err := sql.Open("sqlite", sqlitestore.DSN(filepath.Join(t.TempDir(), "sessions.db")))
 		if err != nil {
 			t.Fatal(err)
@@ -66,7 +69,7 @@ func TestConformanceCallerOwnedDB(t *testing.T) {
 			}
 		})
 		return s
-	})
+	}, storetest.Options{ReportsExpired: true})
 }
 
 // TestRestart: sessions are kept in the file and survive the process.
@@ -431,5 +434,55 @@ func TestCorruptRecord(t *testing.T) {
 	}
 	if err := s.Delete(ctx, bad.ID); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTooBig checks that SQLite's SQLITE_TOOBIG, a record longer than the
+// connection's SQLITE_LIMIT_LENGTH, is reported as session.ErrTooLarge (the
+// record's fault, not an outage), and that the store keeps working for
+// records that fit. The limit is lowered to 64 KiB on the one connection of a
+// caller-owned database, so the test needs no gigabyte record.
+func TestTooBig(t *testing.T) {
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", sqlitestore.DSN(filepath.Join(t.TempDir(), "sessions.db")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlite.Limit(conn, sqlite3.SQLITE_LIMIT_LENGTH, 64<<10); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close() // back to the pool, the only connection the store will use
+	s, err := sqlitestore.New(ctx, db, sqlitestore.Options{DisableSweeper: true})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+
+	now := time.Now()
+	big := record(now, "")
+	big.Values = []session.Value{{Key: "big", Data: []byte(`"` + strings.Repeat("x", 128<<10) + `"`)}}
+	for _, expected := range []uint64{0, 1} {
+		big.Version = expected + 1
+		if expected == 1 {
+			small := record(now, "")
+			small.ID = big.ID
+			if err := s.Commit(ctx, small, 0); err != nil {
+				t.Fatalf("Commit of a small record: %v", err)
+			}
+		}
+		err := s.Commit(ctx, big, expected)
+		if !errors.Is(err, session.ErrTooLarge) {
+			t.Fatalf("Commit(expected %d) of a 128 KiB record under a 64 KiB limit = %v; want ErrTooLarge", expected, err)
+		}
+	}
+	if _, err := s.Load(ctx, big.ID); err != nil {
+		t.Fatalf("Load of the small record after the refused update: %v", err)
 	}
 }
