@@ -170,7 +170,9 @@ func buildQueries(table string) queries {
 	const cols = `id, version, subject, created, expires, last_active, idle_deadline, absolute_deadline, tombstone, data`
 	const read = `id, data, last_active, idle_deadline`
 	return queries{
-		load: `SELECT ` + read + ` FROM ` + t + ` WHERE id = $1 AND expires > $2`,
+		// An expired row still loads until it is swept, to tell expiry apart
+		// from an unknown ID; the last column says which it is.
+		load: `SELECT ` + read + `, expires > $2 FROM ` + t + ` WHERE id = $1`,
 		// An existing row is taken over only if it has expired; a live one
 		// makes the statement affect no row, which is the conflict.
 		create: `INSERT INTO ` + t + ` AS s (` + cols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -182,7 +184,11 @@ func buildQueries(table string) queries {
 		update: `UPDATE ` + t + ` SET version = $2, subject = $3, created = $4, expires = $5, last_active = $6,
 				idle_deadline = $7, absolute_deadline = $8, tombstone = $9, data = $10
 			WHERE id = $1 AND version = $11 AND expires > $12`,
-		touch: `UPDATE ` + t + ` SET last_active = $2, idle_deadline = $3, expires = LEAST($3, absolute_deadline)
+		// No time moves back: a request that read the clock before a newer
+		// touch or commit leaves the later times. The right-hand sides read
+		// the row as it was before the update.
+		touch: `UPDATE ` + t + ` SET last_active = GREATEST(last_active, $2), idle_deadline = GREATEST(idle_deadline, $3),
+				expires = LEAST(GREATEST(idle_deadline, $3), absolute_deadline)
 			WHERE id = $1 AND expires > $4 AND NOT tombstone`,
 		delete: `DELETE FROM ` + t + ` WHERE id = $1`,
 		// subject <> '' lets the partial index serve generic plans too.
@@ -192,7 +198,7 @@ func buildQueries(table string) queries {
 		deleteSubject: `WITH d AS (DELETE FROM ` + t + ` WHERE subject = $1 AND subject <> '' RETURNING expires)
 			SELECT count(*) FILTER (WHERE expires > $2) FROM d`,
 		rangePage: `SELECT ` + read + ` FROM ` + t + ` WHERE id > $1 AND expires > $2 ORDER BY id LIMIT $3`,
-		count:     `SELECT count(*) FROM ` + t + ` WHERE expires > $1`,
+		count:     `SELECT count(*) FROM ` + t + ` WHERE expires > $1 AND NOT tombstone`,
 		// SKIP LOCKED: concurrent sweepers take disjoint batches instead of
 		// queueing behind each other, and never block a commit for long.
 		sweep: `DELETE FROM ` + t + ` WHERE id IN (
@@ -200,23 +206,30 @@ func buildQueries(table string) queries {
 	}
 }
 
-// Load implements session.Store.
+// Load implements session.Store. A row that has expired but is not swept yet
+// is reported as session.ErrExpired.
 func (s *Store) Load(ctx context.Context, id string) (*session.Record, error) {
 	if !validID(id) {
 		return nil, fmt.Errorf("pgstore: load: %w", session.ErrNotFound)
 	}
-	rows, err := s.pool.Query(ctx, s.q.load, id, s.now())
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: load: %w", err)
-	}
-	recs, err := s.collect(rows, false)
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: load: %w", err)
-	}
-	if len(recs) == 0 {
+	var (
+		r    row
+		live bool
+	)
+	err := s.pool.QueryRow(ctx, s.q.load, id, s.now()).Scan(&r.id, &r.data, &r.lastActive, &r.idle, &live)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
 		return nil, fmt.Errorf("pgstore: load: %w", session.ErrNotFound)
+	case err != nil:
+		return nil, fmt.Errorf("pgstore: load: %w", err)
+	case !live:
+		return nil, fmt.Errorf("pgstore: load: %w", session.ErrExpired)
 	}
-	return recs[0], nil
+	rec, err := decode(r.id, r.data, r.lastActive, r.idle)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: load: %w", err)
+	}
+	return rec, nil
 }
 
 // Commit implements session.Store.

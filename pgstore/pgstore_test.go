@@ -81,9 +81,9 @@ func newStore(t testing.TB, pool *pgxpool.Pool, opts pgstore.Options) *pgstore.S
 
 func TestConformance(t *testing.T) {
 	pool := openPool(t, "", 0)
-	storetest.Run(t, func(t *testing.T, now func() time.Time) session.Store {
+	storetest.RunOptions(t, func(t *testing.T, now func() time.Time) session.Store {
 		return newStore(t, pool, pgstore.Options{Now: now})
-	})
+	}, storetest.Options{ReportsExpired: true})
 }
 
 func TestOptions(t *testing.T) {
