@@ -46,7 +46,7 @@ func (s *Store) DeleteSubject(ctx context.Context, subject string) (int, error) 
 // Range implements session.Iterator. It reads the table in pages in ID
 // order and calls fn between queries, holding no connection, so fn may use
 // the store. Sessions created or deleted during the walk may or may not be
-// seen.
+// seen. Tombstones (renewed or ended) are visited too.
 func (s *Store) Range(ctx context.Context, fn func(*session.Record) bool) error {
 	after := ""
 	for {
@@ -74,8 +74,8 @@ func (s *Store) Range(ctx context.Context, fn func(*session.Record) bool) error 
 	}
 }
 
-// Count implements session.Counter: the number of live rows, counted on the
-// index on expires.
+// Count implements session.Counter: the number of live sessions, counted on
+// the index on expires; tombstones are left out.
 func (s *Store) Count(ctx context.Context) (int, error) {
 	var n int
 	if err := s.db.QueryRowContext(ctx, s.q.count, micros(s.now())).Scan(&n); err != nil {

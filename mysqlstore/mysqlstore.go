@@ -33,6 +33,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -178,14 +179,21 @@ func buildQueries(table string) queries {
 		absolute_deadline = ?, tombstone = ?, data = ?`
 	const read = `id, data, last_active, idle_deadline`
 	return queries{
-		load: `SELECT ` + read + ` FROM ` + t + ` WHERE id = ? AND expires > ?`,
+		// An expired row still loads until it is swept, to tell expiry apart
+		// from an unknown ID; the last column says which it is.
+		load: `SELECT ` + read + `, expires > ? FROM ` + t + ` WHERE id = ?`,
 		create: `INSERT INTO ` + t + ` (version, subject, created, expires, last_active, idle_deadline,
 			absolute_deadline, tombstone, data, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		// The row is live again afterwards, so it always changes.
 		takeOver: `UPDATE ` + t + ` SET ` + set + ` WHERE id = ? AND expires <= ?`,
 		update:   `UPDATE ` + t + ` SET ` + set + ` WHERE id = ? AND version = ? AND expires > ?`,
-		// Assignments run left to right; absolute_deadline is not one of them.
-		touch: `UPDATE ` + t + ` SET last_active = ?, idle_deadline = ?, expires = LEAST(?, absolute_deadline)
+		// No time moves back: a request that read the clock before a newer
+		// touch or commit leaves the later times. MySQL runs assignments left
+		// to right, each seeing the ones before it, and MariaDB may run them
+		// all on the old row (SIMULTANEOUS_ASSIGNMENT): expires comes first,
+		// so it reads the old idle_deadline either way.
+		touch: `UPDATE ` + t + ` SET expires = LEAST(GREATEST(idle_deadline, ?), absolute_deadline),
+				last_active = GREATEST(last_active, ?), idle_deadline = GREATEST(idle_deadline, ?)
 			WHERE id = ? AND expires > ? AND NOT tombstone`,
 		live:   `SELECT COUNT(*) FROM ` + t + ` WHERE id = ? AND expires > ? AND NOT tombstone`,
 		delete: `DELETE FROM ` + t + ` WHERE id = ?`,
@@ -193,28 +201,35 @@ func buildQueries(table string) queries {
 			WHERE subject = ? AND expires > ? ORDER BY created, id`,
 		deleteSubject: `DELETE FROM ` + t + ` WHERE subject = ? AND expires > ?`,
 		rangePage:     `SELECT ` + read + ` FROM ` + t + ` WHERE id > ? AND expires > ? ORDER BY id LIMIT ?`,
-		count:         `SELECT COUNT(*) FROM ` + t + ` WHERE expires > ?`,
+		count:         `SELECT COUNT(*) FROM ` + t + ` WHERE expires > ? AND NOT tombstone`,
 		sweep:         `DELETE FROM ` + t + ` WHERE expires <= ? LIMIT ?`,
 	}
 }
 
-// Load implements session.Store.
+// Load implements session.Store. A row that has expired but is not swept yet
+// is reported as session.ErrExpired.
 func (s *Store) Load(ctx context.Context, id string) (*session.Record, error) {
 	if !validID(id) {
 		return nil, fmt.Errorf("mysqlstore: load: %w", session.ErrNotFound)
 	}
-	rows, err := s.db.QueryContext(ctx, s.q.load, id, micros(s.now()))
-	if err != nil {
-		return nil, fmt.Errorf("mysqlstore: load: %w", err)
-	}
-	recs, err := s.collect(rows, false)
-	if err != nil {
-		return nil, fmt.Errorf("mysqlstore: load: %w", err)
-	}
-	if len(recs) == 0 {
+	var (
+		r    row
+		live bool
+	)
+	err := s.db.QueryRowContext(ctx, s.q.load, micros(s.now()), id).Scan(&r.id, &r.data, &r.lastActive, &r.idle, &live)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
 		return nil, fmt.Errorf("mysqlstore: load: %w", session.ErrNotFound)
+	case err != nil:
+		return nil, fmt.Errorf("mysqlstore: load: %w", err)
+	case !live:
+		return nil, fmt.Errorf("mysqlstore: load: %w", session.ErrExpired)
 	}
-	return recs[0], nil
+	rec, err := decode(r)
+	if err != nil {
+		return nil, fmt.Errorf("mysqlstore: load: %w", err)
+	}
+	return rec, nil
 }
 
 // Commit implements session.Store.
@@ -234,8 +249,14 @@ func (s *Store) Commit(ctx context.Context, rec *session.Record, expected uint64
 		return fmt.Errorf("mysqlstore: commit: subject longer than %d bytes", MaxSubject)
 	}
 	now := micros(s.now())
+	data := session.EncodeRecord(nil, rec)
 	args := []any{rec.Version, subject, micros(rec.Created), micros(rec.Expires()), micros(rec.LastActive),
-		micros(rec.IdleDeadline), micros(rec.AbsoluteDeadline), tombstone, session.EncodeRecord(nil, rec), rec.ID}
+		micros(rec.IdleDeadline), micros(rec.AbsoluteDeadline), tombstone, data, rec.ID}
+	if len(data) >= largeRecord {
+		if err := s.checkSize(ctx, data); err != nil {
+			return fmt.Errorf("mysqlstore: commit: %w", err)
+		}
+	}
 	var (
 		res sql.Result
 		err error
@@ -249,6 +270,9 @@ func (s *Store) Commit(ctx context.Context, rec *session.Record, expected uint64
 		}
 	} else {
 		res, err = s.exec(ctx, s.q.update, append(args, expected, now)...)
+	}
+	if isTooLarge(err) {
+		return fmt.Errorf("mysqlstore: commit: %w: %w", session.ErrTooLarge, err)
 	}
 	if err != nil {
 		return fmt.Errorf("mysqlstore: commit: %w", err)
@@ -268,7 +292,7 @@ func (s *Store) Touch(ctx context.Context, id string, lastActive, idleDeadline t
 		return fmt.Errorf("mysqlstore: touch: %w", session.ErrNotFound)
 	}
 	la, idle, now := micros(lastActive), micros(idleDeadline), micros(s.now())
-	res, err := s.exec(ctx, s.q.touch, la, idle, idle, id, now)
+	res, err := s.exec(ctx, s.q.touch, idle, la, idle, id, now)
 	if err != nil {
 		return fmt.Errorf("mysqlstore: touch: %w", err)
 	}
@@ -278,7 +302,8 @@ func (s *Store) Touch(ctx context.Context, id string, lastActive, idleDeadline t
 	}
 	if n == 0 {
 		// No row changed: either none matched, or the one that matched
-		// already had these times (a repeated touch). Tell them apart.
+		// already had these times or later ones (a repeated or stale
+		// touch). Tell them apart.
 		var live int
 		if err := s.db.QueryRowContext(ctx, s.q.live, id, now).Scan(&live); err != nil {
 			return fmt.Errorf("mysqlstore: touch: %w", err)
@@ -314,10 +339,74 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 	}
 }
 
+// largeRecord is the encoded size from which a commit first checks that its
+// statement fits the server's max_allowed_packet (checkSize). No server
+// refuses a smaller record unless its max_allowed_packet is set far below
+// every default (16 MiB in MariaDB, 64 MiB in MySQL 8).
+const largeRecord = 1 << 20
+
+// checkSize returns an error wrapping session.ErrTooLarge if a statement
+// carrying data may be larger than the server's max_allowed_packet. Asking
+// the server first costs a round trip, which only records of a megabyte or
+// more pay, and spares the connection: a server sent a larger statement
+// answers with an error and closes the connection, often while the client is
+// still writing, so that the client sees a reset connection rather than the
+// error, and database/sql may even hand the closed connection to the next
+// operation. The size counted is an upper bound: the record as interpolated
+// with every byte escaped that may need it, plus the rest of the statement.
+func (s *Store) checkSize(ctx context.Context, data []byte) error {
+	var limit int64
+	if err := s.db.QueryRowContext(ctx, `SELECT @@max_allowed_packet`).Scan(&limit); err != nil {
+		return err
+	}
+	n := int64(len(data)) + statementOverhead
+	for _, c := range data {
+		switch c {
+		case 0, '\n', '\r', '\\', '\'', '"', 0x1a:
+			n++ // escaped with a backslash, or a quote doubled
+		}
+	}
+	if n > limit {
+		return fmt.Errorf("%w: the record takes a statement of up to %d bytes, more than the server's max_allowed_packet (%d)",
+			session.ErrTooLarge, n, limit)
+	}
+	return nil
+}
+
+// statementOverhead bounds what a commit statement holds beside the record:
+// its text, the other parameters and the packet headers.
+const statementOverhead = 4 << 10
+
 const (
-	errDupEntry = 1062 // ER_DUP_ENTRY
-	errDeadlock = 1213 // ER_LOCK_DEADLOCK
+	errUnknown      = 1105 // ER_UNKNOWN_ERROR, which says what in its message
+	errTooBigRow    = 1118 // ER_TOO_BIG_ROWSIZE, also a BLOB too large for the redo log
+	errPacketTooBig = 1153 // ER_NET_PACKET_TOO_LARGE: more than max_allowed_packet
+	errDupEntry     = 1062 // ER_DUP_ENTRY
+	errDeadlock     = 1213 // ER_LOCK_DEADLOCK
 )
+
+// isTooLarge reports whether err says that the statement, and so the
+// record, is larger than the client or the server accepts, which no retry
+// cures: the client's own limit (mysql.ErrPktTooLarge, Config.MaxAllowedPacket),
+// the server's max_allowed_packet, for the statement (1153) or for a
+// parameter sent in pieces (1105, named in the message), or InnoDB's limit
+// on a row or on the BLOB data of one transaction (1118).
+func isTooLarge(err error) bool {
+	if errors.Is(err, mysql.ErrPktTooLarge) {
+		return true
+	}
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) {
+		return false
+	}
+	switch me.Number {
+	case errPacketTooBig, errTooBigRow:
+		return true
+	case errUnknown:
+		return strings.Contains(me.Message, "max_allowed_packet")
+	}
+	return false
+}
 
 func isDuplicate(err error) bool {
 	var me *mysql.MySQLError

@@ -83,9 +83,9 @@ func newStore(t testing.TB, db *sql.DB, opts mysqlstore.Options) *mysqlstore.Sto
 
 func TestConformance(t *testing.T) {
 	db := openDB(t, "", 0)
-	storetest.Run(t, func(t *testing.T, now func() time.Time) session.Store {
+	storetest.RunOptions(t, func(t *testing.T, now func() time.Time) session.Store {
 		return newStore(t, db, mysqlstore.Options{Now: now})
-	})
+	}, storetest.Options{ReportsExpired: true})
 }
 
 func TestOptions(t *testing.T) {
