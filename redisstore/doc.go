@@ -17,16 +17,17 @@
 //	abs   the absolute deadline, Unix milliseconds
 //	d     the record, session.EncodeRecord
 //	s     the subject, empty for anonymous sessions and tombstones
-//	t     "1" for a renewal tombstone, else "0"
+//	t     "1" for a tombstone (renewed or ended), else "0"
 //	w     the writer of the last commit, so a commit retried by go-redis after a
 //	      lost reply recognises itself instead of reporting a conflict
-//	la    LastActive, Unix nanoseconds, written by Touch only
-//	idle  IdleDeadline, Unix nanoseconds, written by Touch only
+//	la    LastActive, Unix nanoseconds, written by Commit and moved by Touch
+//	idle  IdleDeadline, Unix nanoseconds, written by Commit and moved by Touch
 //
 // The key expires (PEXPIRE) when the session does, measured with
 // Options.Now, so Redis reclaims it; no sweeper is needed. Liveness itself
 // never depends on the key's TTL: every script and every read compares exp
-// with the store's clock, at millisecond precision.
+// with the store's clock, at millisecond precision. A key still there whose
+// session has expired by that clock loads as session.ErrExpired.
 //
 // A subject's sessions are indexed in a sorted set under
 // session:subject:<subject>, member the session ID, score the session's

@@ -110,7 +110,8 @@ func (s *Store) Load(ctx context.Context, id string) (*session.Record, error) {
 }
 
 // decode turns the reply of HMGET d la idle into a record, or ErrNotFound if
-// there is no live record.
+// there is no record, ErrExpired if there is one whose deadline has passed
+// by now (Redis's own clock has not removed it yet).
 func decode(id string, vals []any, now time.Time) (*session.Record, error) {
 	if len(vals) != 3 || vals[0] == nil {
 		return nil, session.ErrNotFound
@@ -134,7 +135,7 @@ func decode(id string, vals []any, now time.Time) (*session.Record, error) {
 		rec.LastActive, rec.IdleDeadline = la, idle
 	}
 	if !live(rec.Expires(), now) {
-		return nil, session.ErrNotFound
+		return nil, session.ErrExpired
 	}
 	return rec, nil
 }
@@ -167,6 +168,7 @@ func (s *Store) Commit(ctx context.Context, rec *session.Record, expected uint64
 		nowMs, expMs, absMs, expMs - nowMs,
 		session.EncodeRecord(nil, rec), subject, tombstone,
 		s.writer + strconv.FormatUint(s.seq.Add(1), 36),
+		unixNano(rec.LastActive), unixNano(rec.IdleDeadline),
 	}}
 	if subject == "" {
 		_, err := commitResult(commit.run(ctx, s.client))
@@ -223,7 +225,8 @@ func commitResult(cmd *redis.Cmd) (needIndex bool, err error) {
 
 // Touch implements session.Toucher with one script, which writes LastActive
 // and IdleDeadline beside the encoded record and moves the key's expiry. It
-// leaves the version alone, never creates a record and refuses tombstones.
+// leaves the version alone, never creates a record, refuses tombstones and
+// never moves a time back.
 // The subject index needs no update: it is scored by the absolute deadline,
 // which a touch never passes.
 func (s *Store) Touch(ctx context.Context, id string, lastActive, idleDeadline time.Time) error {

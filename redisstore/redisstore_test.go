@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -100,9 +101,9 @@ func deletePrefix(t *testing.T, client redis.UniversalClient, prefix string) {
 }
 
 func runSuite(t *testing.T, client redis.UniversalClient) {
-	storetest.Run(t, func(t *testing.T, now func() time.Time) session.Store {
+	storetest.RunOptions(t, func(t *testing.T, now func() time.Time) session.Store {
 		return newStore(t, client, now)
-	})
+	}, storetest.Options{ReportsExpired: true})
 }
 
 func TestStore(t *testing.T) {
@@ -135,9 +136,9 @@ func TestACL(t *testing.T) {
 	}
 	// No PING: the user may run only what the store needs.
 	client := closeLater(t, redis.NewClient(&redis.Options{Addr: srv.addr(), Username: "sessions", Password: "secret"}))
-	storetest.Run(t, func(t *testing.T, now func() time.Time) session.Store {
+	storetest.RunOptions(t, func(t *testing.T, now func() time.Time) session.Store {
 		return redisstore.New(client, redisstore.Options{Now: now}) // default prefix
-	})
+	}, storetest.Options{ReportsExpired: true})
 }
 
 // aclRules are the permissions the README documents for the default prefix.
@@ -327,14 +328,44 @@ func TestKeys(t *testing.T) {
 	if v := client.HGet(ctx, prefix+a.ID, "v").Val(); v != "1" {
 		t.Errorf("version after Touch = %q; want 1", v)
 	}
-	// A commit forgets the touch: the record it writes carries its own times.
-	if err := store.Commit(ctx, next(a), 1); err != nil {
+	// A commit replaces the touch: the record it writes carries its own
+	// times, in the touch fields too, where the touch script compares them.
+	a2 := next(a)
+	if err := store.Commit(ctx, a2, 1); err != nil {
 		t.Fatal(err)
 	}
-	if n := client.HExists(ctx, prefix+a.ID, "la").Val(); n {
-		t.Errorf("touch fields survived a commit")
+	la, idle := client.HGet(ctx, prefix+a.ID, "la").Val(), client.HGet(ctx, prefix+a.ID, "idle").Val()
+	if la != strconv.FormatInt(a2.LastActive.UnixNano(), 10) || idle != strconv.FormatInt(a2.IdleDeadline.UnixNano(), 10) {
+		t.Errorf("touch fields after a commit = %s, %s; want the commit's times %d, %d",
+			la, idle, a2.LastActive.UnixNano(), a2.IdleDeadline.UnixNano())
 	}
 	near("record TTL after Commit", client.PTTL(ctx, prefix+a.ID).Val(), time.Hour)
+
+	// A record written before commits stored the touch fields has only exp
+	// to compare with: a touch that would move it back leaves the record
+	// alone, a later one writes both fields.
+	if err := client.HDel(ctx, prefix+a.ID, "la", "idle").Err(); err != nil {
+		t.Fatal(err)
+	}
+	stale := a2.LastActive.Add(-time.Minute)
+	if err := store.Touch(ctx, a.ID, stale, stale.Add(time.Hour)); err != nil {
+		t.Fatalf("stale Touch of a record without touch fields: %v", err)
+	}
+	if n := client.HExists(ctx, prefix+a.ID, "la").Val(); n {
+		t.Errorf("a stale touch wrote the touch fields of a record that had none")
+	}
+	if got, err := store.Load(ctx, a.ID); err != nil || !got.IdleDeadline.Equal(a2.IdleDeadline) {
+		t.Fatalf("Load after a stale touch = %+v, %v; want idle deadline %v", got, err, a2.IdleDeadline)
+	}
+	near("record TTL after a stale Touch", client.PTTL(ctx, prefix+a.ID).Val(), time.Hour)
+	later := time.Now().Add(time.Minute)
+	if err := store.Touch(ctx, a.ID, later, later.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := store.Load(ctx, a.ID); err != nil || !got.LastActive.Equal(later) || !got.IdleDeadline.Equal(later.Add(time.Hour)) {
+		t.Fatalf("Load after a later touch = %+v, %v; want %v, %v", got, err, later, later.Add(time.Hour))
+	}
+	near("record TTL after a later Touch", client.PTTL(ctx, prefix+a.ID).Val(), time.Hour+time.Minute)
 
 	// Anonymous sessions and tombstones are not indexed; deleted sessions
 	// and tombstones leave the index when it is read.

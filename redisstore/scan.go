@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,8 +22,8 @@ var errStop = errors.New("stop")
 // Range implements session.Iterator. It scans the keyspace (SCAN ... TYPE
 // hash, on every master of a cluster) and reads the records it finds in
 // batches, so its cost grows with the whole database: it is meant for admin
-// tools, not request paths. fn sees every live record, renewal tombstones
-// included (their RenewedTo is set); as with SCAN, a record may rarely be
+// tools, not request paths. fn sees every live record, tombstones included
+// (RenewedTo or Ended set); as with SCAN, a record may rarely be
 // seen twice, and one written during the walk may be missed. fn is never
 // called concurrently, and may call the store.
 func (s *Store) Range(ctx context.Context, fn func(*session.Record) bool) error {
@@ -71,11 +72,11 @@ func (s *Store) Range(ctx context.Context, fn func(*session.Record) bool) error 
 	return nil
 }
 
-// Count implements session.Counter: the number of records under the prefix,
-// renewal tombstones included, counted with SCAN on every master (so,
-// rarely, a record counts twice). Its cost
-// grows with the whole database: export it as a metric only if the database
-// is small or the scrape interval long.
+// Count implements session.Counter: the number of live sessions under the
+// prefix, tombstones left out, found with SCAN on every master (so, rarely, a
+// session counts twice) and an HMGET of two small fields per record. Its
+// cost grows with the whole database: export it as a metric only if the
+// database is small or the scrape interval long.
 func (s *Store) Count(ctx context.Context) (int, error) {
 	if s.client == nil {
 		return 0, wrap("count", errNoClient)
@@ -83,7 +84,22 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 	var n atomic.Int64
 	err := s.forEachNode(ctx, func(ctx context.Context, node redis.Cmdable) error {
 		return s.scan(ctx, node, func(ids []string) error {
-			n.Add(int64(len(ids)))
+			cmds := make([]*redis.SliceCmd, len(ids))
+			_, err := s.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+				for i, id := range ids {
+					cmds[i] = pipe.HMGet(ctx, s.recordKey(id), "t", "exp")
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			nowMs := s.now().UnixMilli()
+			for _, cmd := range cmds {
+				if liveSession(cmd.Val(), nowMs) {
+					n.Add(1)
+				}
+			}
 			return nil
 		})
 	})
@@ -91,6 +107,17 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 		return 0, wrap("count", err)
 	}
 	return int(n.Load()), nil
+}
+
+// liveSession reports whether the reply of HMGET t exp is a session, not a
+// tombstone, that is live at nowMs.
+func liveSession(vals []any, nowMs int64) bool {
+	if len(vals) != 2 || vals[0] != "0" {
+		return false // deleted since the scan, or a tombstone
+	}
+	str, _ := vals[1].(string)
+	exp, err := strconv.ParseInt(str, 10, 64)
+	return err == nil && exp > nowMs
 }
 
 // forEachNode calls fn with each server holding part of the keyspace: every

@@ -10,8 +10,11 @@ import "github.com/redis/go-redis/v9"
 //
 //	KEYS[1]  the record
 //	ARGV     expected version, new version, now, expires, absolute deadline,
-//	         TTL (expires - now), record, subject, tombstone ("1"/"0"), writer
+//	         TTL (expires - now), record, subject, tombstone ("1"/"0"), writer,
+//	         LastActive (ns), IdleDeadline (ns)
 //
+// The record's LastActive and IdleDeadline go in their own fields too, where
+// touchScript compares them.
 // It returns 0 on a version conflict, 1 when the record was written and its
 // subject's index already holds it, and 2 when the record was written and the
 // index step must run: the session is new (or replaced an expired one), its
@@ -43,10 +46,10 @@ end
 local index = ARGV[8] ~= '' and (not v or cur[4] ~= ARGV[8] or cur[5] ~= ARGV[5] or cur[6])
 if index then
 	redis.call('HSET', KEYS[1], 'v', ARGV[2], 'exp', ARGV[4], 'abs', ARGV[5], 'd', ARGV[7],
-		's', ARGV[8], 't', ARGV[9], 'w', ARGV[10], 'ixp', '1')
+		's', ARGV[8], 't', ARGV[9], 'w', ARGV[10], 'la', ARGV[11], 'idle', ARGV[12], 'ixp', '1')
 else
 	redis.call('HSET', KEYS[1], 'v', ARGV[2], 'exp', ARGV[4], 'abs', ARGV[5], 'd', ARGV[7],
-		's', ARGV[8], 't', ARGV[9], 'w', ARGV[10])
+		's', ARGV[8], 't', ARGV[9], 'w', ARGV[10], 'la', ARGV[11], 'idle', ARGV[12])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 if index then return 2 end
@@ -67,28 +70,43 @@ return 1
 `)
 
 // touchScript moves the idle deadline of a live, non-tombstone record without
-// changing its version.
+// changing its version. No time moves back: a request that read the clock
+// before a newer touch or commit leaves the later LastActive, IdleDeadline
+// and expiry in place, so the expiry stays in the range (now, abs].
 //
 //	KEYS[1]  the record
 //	ARGV     now, LastActive (ns), IdleDeadline (ns), IdleDeadline (ms)
 //
-// It returns 1 when the record was touched, 0 when there is no such record.
+// The ns times are compared as decimal strings (a Lua number would round
+// them): a longer string is a later time. A record written before commits
+// stored 'la' and 'idle' has only 'exp' to compare with; a touch that would
+// not move it later leaves such a record alone.
+//
+// It returns 1 when the record was touched (or already had later times), 0
+// when there is no such record.
 var touchScript = redis.NewScript(`
-local cur = redis.call('HMGET', KEYS[1], 'exp', 'abs', 't')
+local cur = redis.call('HMGET', KEYS[1], 'exp', 'abs', 't', 'la', 'idle')
 local now = tonumber(ARGV[1])
 local exp = tonumber(cur[1])
 local abs = tonumber(cur[2])
 if not exp or not abs or exp <= now or cur[3] ~= '0' then
 	return 0
 end
-exp = tonumber(ARGV[4])
-if abs < exp then exp = abs end
-if exp <= now then
-	redis.call('DEL', KEYS[1])
-	return 1
+local function later(a, b)
+	if #a ~= #b then return #a > #b end
+	return a > b
 end
-redis.call('HSET', KEYS[1], 'la', ARGV[2], 'idle', ARGV[3], 'exp', string.format('%.0f', exp))
-redis.call('PEXPIRE', KEYS[1], string.format('%.0f', exp - now))
+local newExp = tonumber(ARGV[4])
+if abs < newExp then newExp = abs end
+if newExp <= exp then
+	if not (cur[4] and cur[5]) then return 1 end
+	newExp = exp
+end
+local la, idle = ARGV[2], ARGV[3]
+if cur[4] and later(cur[4], la) then la = cur[4] end
+if cur[5] and later(cur[5], idle) then idle = cur[5] end
+redis.call('HSET', KEYS[1], 'la', la, 'idle', idle, 'exp', string.format('%.0f', newExp))
+redis.call('PEXPIRE', KEYS[1], string.format('%.0f', newExp - now))
 return 1
 `)
 
