@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
@@ -104,14 +105,18 @@ func (s *Store) get(ctx context.Context, id string) (*memcache.Item, *session.Re
 
 func (s *Store) live(rec *session.Record) bool { return rec.Expires().After(s.now()) }
 
-// Load implements session.Store: one get.
+// Load implements session.Store: one get. An item that memcached still holds
+// but whose session has expired by the store's clock is reported as
+// session.ErrExpired; once memcached has dropped it, it is not found.
 func (s *Store) Load(ctx context.Context, id string) (*session.Record, error) {
 	_, rec, err := s.get(ctx, id)
-	if errors.Is(err, memcache.ErrCacheMiss) || err == nil && !s.live(rec) {
+	switch {
+	case errors.Is(err, memcache.ErrCacheMiss):
 		return nil, fmt.Errorf("memcachedstore: load: %w", session.ErrNotFound)
-	}
-	if err != nil {
+	case err != nil:
 		return nil, fmt.Errorf("memcachedstore: load: %w", err)
+	case !s.live(rec):
+		return nil, fmt.Errorf("memcachedstore: load: %w", session.ErrExpired)
 	}
 	return rec, nil
 }
@@ -140,12 +145,23 @@ func (s *Store) Commit(ctx context.Context, rec *session.Record, expected uint64
 		err = s.update(ctx, rec.ID, item, expected)
 	}
 	if err != nil {
-		return fmt.Errorf("memcachedstore: commit: %w", err)
+		return fmt.Errorf("memcachedstore: commit: %w", tooLarge(err))
 	}
 	return nil
 }
 
 var errConflict = session.ErrConflict
+
+// tooLarge makes memcached's refusal of an item larger than its item size
+// (-I, 1 MiB by default), which retrying cannot cure, an error wrapping
+// session.ErrTooLarge. gomemcache has no error value for it: it reports the
+// server's reply line as an unexpected response.
+func tooLarge(err error) error {
+	if err != nil && strings.Contains(err.Error(), "SERVER_ERROR object too large for cache") {
+		return fmt.Errorf("%w (the server's item size limit): %w", session.ErrTooLarge, err)
+	}
+	return err
+}
 
 func (s *Store) create(ctx context.Context, item *memcache.Item) error {
 	id := item.Key[len(s.prefix):]
@@ -218,7 +234,9 @@ func (s *Store) update(ctx context.Context, id string, item *memcache.Item, expe
 // Touch implements session.Toucher: it gets the item and replaces it by a
 // cas with the new LastActive and IdleDeadline, keeping its version, so a
 // writer that loaded the session before the touch still commits. Tombstones
-// are not touched.
+// are not touched, and no time moves back: a request that read the clock
+// before a newer touch or commit leaves the later times in place, and its
+// touch then writes nothing.
 func (s *Store) Touch(ctx context.Context, id string, lastActive, idleDeadline time.Time) error {
 	for range retries {
 		old, rec, err := s.get(ctx, id)
@@ -230,7 +248,15 @@ func (s *Store) Touch(ctx context.Context, id string, lastActive, idleDeadline t
 		case !s.live(rec) || rec.Tombstone():
 			return fmt.Errorf("memcachedstore: touch: %w", session.ErrNotFound)
 		}
-		rec.LastActive, rec.IdleDeadline = lastActive, idleDeadline
+		if !lastActive.After(rec.LastActive) && !idleDeadline.After(rec.IdleDeadline) {
+			return nil // the record already has these times or later ones
+		}
+		if lastActive.After(rec.LastActive) {
+			rec.LastActive = lastActive
+		}
+		if idleDeadline.After(rec.IdleDeadline) {
+			rec.IdleDeadline = idleDeadline
+		}
 		old.Value = session.EncodeRecord(nil, rec)
 		old.Expiration = expiration(rec.Expires().Sub(s.now()), time.Now())
 		err = s.client.CompareAndSwap(old)

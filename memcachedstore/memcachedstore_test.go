@@ -1,10 +1,13 @@
 package memcachedstore_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -56,10 +59,10 @@ func record(now time.Time) *session.Record {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, now func() time.Time) session.Store {
+	storetest.RunOptions(t, func(t *testing.T, now func() time.Time) session.Store {
 		s, _, _ := newStore(t, now)
 		return s
-	})
+	}, storetest.Options{ReportsExpired: true})
 }
 
 // TestCapabilities: memcached cannot index, list or count its items, and
@@ -257,4 +260,73 @@ func TestCorruptRecord(t *testing.T) {
 	if err := s.Commit(ctx, rec, 0); err != nil {
 		t.Fatalf("create after Delete: %v", err)
 	}
+}
+
+// TestTooLarge: against the real memcached (default item size, 1 MiB), a
+// record larger than an item may be fails its commit, create or update, with
+// an error wrapping session.ErrTooLarge: the record's fault, not an outage.
+// The session it would have replaced is still there, and the store serves the
+// next operation.
+func TestTooLarge(t *testing.T) {
+	ctx := context.Background()
+	s, _, _ := newStore(t, nil)
+	limit := itemSizeMax(t)
+	if limit > 64<<20 {
+		t.Skipf("memcached's item_size_max is %d bytes: too much to send in a test", limit)
+	}
+	big := func(id string, version uint64) *session.Record {
+		r := record(time.Now())
+		r.ID, r.Version = id, version
+		r.Values = []session.Value{{Key: "big", Data: []byte(`"` + strings.Repeat("x", limit) + `"`)}}
+		return r
+	}
+	small := record(time.Now())
+	if err := s.Commit(ctx, small, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(ctx, big(storetest.NewID(), 1), 0); !errors.Is(err, session.ErrTooLarge) {
+		t.Fatalf("create of a record over %d bytes = %v; want ErrTooLarge", limit, err)
+	}
+	if err := s.Commit(ctx, big(small.ID, 2), 1); !errors.Is(err, session.ErrTooLarge) {
+		t.Fatalf("update to a record over %d bytes = %v; want ErrTooLarge", limit, err)
+	}
+	got, err := s.Load(ctx, small.ID)
+	if err != nil || got.Version != 1 {
+		t.Fatalf("Load after the refused update = %+v, %v; want version 1", got, err)
+	}
+	next := *got
+	next.Version++
+	if err := s.Commit(ctx, &next, 1); err != nil {
+		t.Fatalf("commit after the refused ones: %v", err)
+	}
+}
+
+// itemSizeMax asks memcached for its largest item (stats settings).
+func itemSizeMax(t *testing.T) int {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", strings.Split(testenv.Get(testenv.Memcached), ",")[0], 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := conn.Write([]byte("stats settings\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(conn)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 3 && f[0] == "STAT" && f[1] == "item_size_max" {
+			n, err := strconv.Atoi(f[2])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if sc.Text() == "END" {
+			break
+		}
+	}
+	t.Fatalf("memcached did not report item_size_max: %v", sc.Err())
+	return 0
 }
