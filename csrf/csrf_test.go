@@ -43,9 +43,11 @@ type flakyStore struct {
 	session.Store
 	down    atomic.Bool
 	barrier atomic.Pointer[barrier]
+	commits atomic.Int64 // Commit calls
 }
 
 func (s *flakyStore) Commit(ctx context.Context, rec *session.Record, expected uint64) error {
+	s.commits.Add(1)
 	if b := s.barrier.Load(); b != nil {
 		b.wait()
 	}
@@ -87,7 +89,9 @@ func (s *flakyStore) Load(ctx context.Context, id string) (*session.Record, erro
 	return s.Store.Load(ctx, id)
 }
 
-func newApp(t *testing.T, opts csrf.Options) *app {
+// newApp serves the test handlers behind a Protection made from opts;
+// setup, if any, adjusts the Protection before it serves.
+func newApp(t *testing.T, opts csrf.Options, setup ...func(*csrf.Protection)) *app {
 	t.Helper()
 	mem := memstore.New(memstore.Options{})
 	t.Cleanup(func() { mem.Close() })
@@ -106,6 +110,9 @@ func newApp(t *testing.T, opts csrf.Options) *app {
 	p, err := csrf.New(opts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range setup {
+		f(p)
 	}
 	fail := func(w http.ResponseWriter, err error) { http.Error(w, err.Error(), http.StatusInternalServerError) }
 	mux := http.NewServeMux()
@@ -230,6 +237,18 @@ func (a *app) token(c *http.Client) string {
 	return r.body
 }
 
+// sessionToken gives c a session, then loads a page that renders a token:
+// the session-bound kind.
+func (a *app) sessionToken(c *http.Client) string {
+	a.t.Helper()
+	a.do(c, "GET", "/visit", nil, nil)
+	tok := a.token(c)
+	if len(tok) != 86 {
+		a.t.Fatalf("token %q for a client with a session: length %d, want 86", tok, len(tok))
+	}
+	return tok
+}
+
 // lastRejection returns the reason OnReject saw last, and forgets them all.
 func (a *app) lastRejection() error {
 	a.mu.Lock()
@@ -350,8 +369,8 @@ func TestMultipartForm(t *testing.T) {
 func TestOtherSession(t *testing.T) {
 	a := newApp(t, csrf.Options{})
 	alice, mallory := a.client(), a.client()
-	stolen := a.token(alice)
-	own := a.token(mallory)
+	stolen := a.sessionToken(alice)
+	own := a.sessionToken(mallory)
 	for _, tc := range []struct {
 		name   string
 		client *http.Client
@@ -395,8 +414,9 @@ func TestRenewRotates(t *testing.T) {
 func TestMasking(t *testing.T) {
 	a := newApp(t, csrf.Options{})
 	c := a.client()
+	first := a.sessionToken(c)
 	r := a.do(c, "GET", "/token?n=5", nil, nil)
-	tokens := append(strings.Split(r.body, "\n"), a.token(c), a.token(c))
+	tokens := append(strings.Split(r.body, "\n"), first, a.token(c))
 	seen := map[string]bool{}
 	for _, tok := range tokens {
 		if len(tok) != 86 {
@@ -442,7 +462,7 @@ func TestRefusalCreatesNoSession(t *testing.T) {
 func TestMalformedTokens(t *testing.T) {
 	a := newApp(t, csrf.Options{})
 	c := a.client()
-	valid := a.token(c)
+	valid := a.sessionToken(c)
 	// The last character of a token carries 2 data bits and 4 zero bits:
 	// flipping a zero bit spells the same bytes non-canonically.
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -503,18 +523,24 @@ func TestConcurrentFirstTokens(t *testing.T) {
 }
 
 func TestTemplateField(t *testing.T) {
-	re := regexp.MustCompile(`^<input type="hidden" name="([a-z_]+)" value="([A-Za-z0-9_-]{86})">$`)
+	re := regexp.MustCompile(`^<input type="hidden" name="([a-z_]+)" value="([A-Za-z0-9_-]{76}|[A-Za-z0-9_-]{86})">$`)
 	for _, tc := range []struct {
-		name  string
-		field string
-		want  string
+		name    string
+		field   string
+		want    string
+		session bool
 	}{
 		{name: "default field", want: "csrf_token"},
+		{name: "default field, with a session", want: "csrf_token", session: true},
 		{name: "custom field", field: "authenticity_token", want: "authenticity_token"},
+		{name: "custom field, with a session", field: "authenticity_token", want: "authenticity_token", session: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := newApp(t, csrf.Options{FieldName: tc.field})
 			c := a.client()
+			if tc.session {
+				a.do(c, "GET", "/visit", nil, nil)
+			}
 			r := a.do(c, "GET", "/field", nil, nil)
 			m := re.FindStringSubmatch(r.body)
 			if m == nil || m[1] != tc.want {
@@ -531,7 +557,7 @@ func TestTemplateField(t *testing.T) {
 func TestStoreDown(t *testing.T) {
 	a := newApp(t, csrf.Options{})
 	c := a.client()
-	tok := a.token(c)
+	tok := a.sessionToken(c)
 	a.store.down.Store(true)
 	defer a.store.down.Store(false)
 	r := a.do(c, "POST", "/submit", url.Values{"csrf_token": {tok}}, nil)
@@ -578,6 +604,11 @@ func TestNew(t *testing.T) {
 		{name: "origin with a query", opts: csrf.Options{TrustedOrigins: []string{"https://a.example?"}}},
 		{name: "empty origin", opts: csrf.Options{TrustedOrigins: []string{""}}},
 		{name: "bad header name", opts: csrf.Options{HeaderName: "X CSRF"}},
+		{name: "key", opts: csrf.Options{Key: bytes.Repeat([]byte{1}, 32)}, ok: true},
+		{name: "short key", opts: csrf.Options{Key: bytes.Repeat([]byte{1}, 31)}},
+		{name: "empty key", opts: csrf.Options{Key: []byte{}}},
+		{name: "TTL", opts: csrf.Options{SessionlessTTL: time.Minute}, ok: true},
+		{name: "negative TTL", opts: csrf.Options{SessionlessTTL: -time.Minute}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := csrf.New(tc.opts)
@@ -598,18 +629,46 @@ func TestTokenMisuse(t *testing.T) {
 			t.Fatalf("err = %v, want ErrNoMiddleware", err)
 		}
 	})
-	t.Run("first token after the response started", func(t *testing.T) {
+	t.Run("first token of a session after the response started", func(t *testing.T) {
 		mem := memstore.New(memstore.Options{})
 		defer mem.Close()
 		mgr, _ := session.New(mem, session.Config{Logger: slog.New(slog.DiscardHandler)})
 		var err error
 		h := mgr.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/visit" {
+				session.Put(r.Context(), "seen", true)
+				return
+			}
 			w.WriteHeader(200)
 			_, err = csrf.Token(r)
 		}))
-		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/visit", nil))
+		req := httptest.NewRequest("GET", "/", nil)
+		for _, c := range w.Result().Cookies() {
+			req.AddCookie(c)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), req)
 		if !errors.Is(err, session.ErrResponseStarted) {
 			t.Fatalf("err = %v, want ErrResponseStarted", err)
+		}
+	})
+	t.Run("sessionless token after the response started", func(t *testing.T) {
+		// It needs no session write, so it can still be made.
+		mem := memstore.New(memstore.Options{})
+		defer mem.Close()
+		mgr, _ := session.New(mem, session.Config{Logger: slog.New(slog.DiscardHandler)})
+		var (
+			tok string
+			err error
+		)
+		h := mgr.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(200)
+			tok, err = csrf.Token(r)
+		}))
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+		if err != nil || len(tok) != 76 {
+			t.Fatalf("Token = %q, %v; want a sessionless token", tok, err)
 		}
 	})
 }

@@ -22,7 +22,9 @@ var (
 	ErrMalformedToken = errors.New("csrf: malformed token")
 	// ErrBadToken: the token is well formed but was not issued for this
 	// session: it comes from another session, from a session that expired,
-	// or from before the session was renewed (login).
+	// or from before the session was renewed (login). For a token issued to
+	// a visitor without a session: it is forged, was issued to another
+	// client or site, has expired, or the request now has a session.
 	ErrBadToken = errors.New("csrf: invalid token")
 )
 
@@ -32,6 +34,10 @@ var (
 	errOriginMismatch = fmt.Errorf("%w: Origin matches neither the host nor a trusted origin", ErrCrossOrigin)
 	errNoSecret       = fmt.Errorf("%w: the session has no token (it is new, expired or was renewed)", ErrBadToken)
 	errMismatch       = fmt.Errorf("%w: not issued for this session", ErrBadToken)
+
+	errForeignSessionless     = fmt.Errorf("%w: not issued by this site to this client", ErrBadToken)
+	errExpiredSessionless     = fmt.Errorf("%w: the token for visitors without a session has expired", ErrBadToken)
+	errSessionlessWithSession = fmt.Errorf("%w: a token for visitors without a session, but the request has one", ErrBadToken)
 )
 
 // rejection reports whether err is one of the reasons above, as opposed to a

@@ -6,6 +6,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"time"
+
+	"github.com/sessionkit/session"
 )
 
 // Defaults of Options.
@@ -16,8 +20,10 @@ const (
 
 // Options configures a Protection. The zero value is the secure default: no
 // trusted origins besides the site itself, the token read from the header
-// X-CSRF-Token or else the form field csrf_token, and a plain-text 403 for
-// refused requests.
+// X-CSRF-Token or else the form field csrf_token, a plain-text 403 for
+// refused requests, and tokens for visitors without a session signed with a
+// key drawn at startup, valid for an hour from the client address they were
+// issued to.
 type Options struct {
 	// TrustedOrigins are other origins allowed to send unsafe requests,
 	// written exactly as browsers send the Origin header:
@@ -49,6 +55,30 @@ type Options struct {
 	// ErrorHandler, with the same error: the hook for metrics and logs. It
 	// runs on the request's goroutine and must be quick.
 	OnReject func(r *http.Request, err error)
+
+	// Key signs the tokens of visitors who have no session yet (see
+	// "Visitors without a session" in the package doc), with HMAC-SHA256.
+	// It must hold at least MinKeyLen (32) bytes from a secure random
+	// source, and stay secret. Default: 32 random bytes drawn once per
+	// process and shared by every Protection without a Key, so such tokens
+	// verify in this process only and not after a restart. Apps that run
+	// several instances behind one address give them all the same Key, or
+	// a form served by one instance is refused by another. New copies it.
+	Key []byte
+
+	// SessionlessTTL is how long a token issued to a visitor without a
+	// session stays valid. Default DefaultSessionlessTTL (1 hour): a login
+	// form left open longer is refused and must be reloaded.
+	SessionlessTTL time.Duration
+
+	// ClientKey binds a sessionless token to its client: a token is
+	// accepted only from a request with the same key. Default: the IP
+	// address of r.RemoteAddr, IPv6 by its /64, as ratelimit.ByAddress
+	// keys it. Behind a reverse proxy, where RemoteAddr is the proxy,
+	// pass a function that reads the client's address from the proxy
+	// (ratelimit.TrustedProxies.ByAddress fits); a false second result
+	// binds the token to no client.
+	ClientKey func(r *http.Request) (string, bool)
 }
 
 // Protection refuses cross-site requests and requests without a valid
@@ -60,6 +90,17 @@ type Protection struct {
 	header       string
 	errorHandler func(http.ResponseWriter, *http.Request, error)
 	onReject     func(*http.Request, error)
+	key          []byte                             // HMAC key of sessionless tokens
+	ttl          time.Duration                      // lifetime of sessionless tokens
+	clientKey    func(*http.Request) (string, bool) // nil: addressKey
+	now          func() time.Time                   // the clock; tests inject one
+
+	// inContext is set when the Protection differs from the defaults in
+	// what Token and TemplateField need to know (the field name, the
+	// signing of sessionless tokens): Handler then hands it to them in the
+	// request's context. A Protection with the defaults costs no
+	// allocation: they find the same settings in defaultProtection.
+	inContext bool
 }
 
 // New returns a Protection configured by opts. It fails when a trusted origin
@@ -72,6 +113,23 @@ func New(opts Options) (*Protection, error) {
 		header:       opts.HeaderName,
 		errorHandler: opts.ErrorHandler,
 		onReject:     opts.OnReject,
+		key:          processKey(),
+		ttl:          opts.SessionlessTTL,
+		clientKey:    opts.ClientKey,
+		now:          time.Now,
+		inContext:    opts.FieldName != "" && opts.FieldName != DefaultFieldName || opts.Key != nil || opts.SessionlessTTL != 0 || opts.ClientKey != nil,
+	}
+	if opts.Key != nil {
+		if len(opts.Key) < MinKeyLen {
+			return nil, fmt.Errorf("csrf: Key has %d bytes; want at least %d random bytes", len(opts.Key), MinKeyLen)
+		}
+		p.key = append([]byte(nil), opts.Key...)
+	}
+	switch {
+	case p.ttl < 0:
+		return nil, fmt.Errorf("csrf: SessionlessTTL %v is negative", p.ttl)
+	case p.ttl == 0:
+		p.ttl = DefaultSessionlessTTL
 	}
 	for _, o := range opts.TrustedOrigins {
 		if err := checkOrigin(o); err != nil {
@@ -125,7 +183,7 @@ func checkOrigin(o string) error {
 // the configured field name.
 func (p *Protection) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p.field != DefaultFieldName {
+		if p.inContext {
 			r = r.WithContext(context.WithValue(r.Context(), protectionKey{}, p))
 		}
 		if safeMethod(r.Method) {
@@ -154,12 +212,14 @@ func (p *Protection) Handler(next http.Handler) http.Handler {
 // Check applies both layers to r and returns nil when it may proceed, or why
 // it may not. Safe methods always pass. Otherwise the request must not come
 // from another site (Sec-Fetch-Site, else Origin, as
-// net/http.CrossOriginProtection checks them) and must carry a token issued
-// by Token for the current session, in the header or else the form field of
-// a urlencoded or multipart body (never the URL). Reading the field parses
-// the body, as r.PostFormValue does. Most callers want Handler, which calls
-// Check; Check is for handlers that decide themselves, such as WebSocket
-// upgrades over POST.
+// net/http.CrossOriginProtection checks them) and must carry a token from
+// Token, in the header or else the form field of a urlencoded or multipart
+// body (never the URL): the session-bound token of the current session or,
+// when the request has no session, a sessionless token this Protection (or
+// one with the same Key) issued to this client within SessionlessTTL.
+// Reading the field parses the body, as r.PostFormValue does. Most callers
+// want Handler, which calls Check; Check is for handlers that decide
+// themselves, such as WebSocket upgrades over POST.
 func (p *Protection) Check(r *http.Request) error {
 	if safeMethod(r.Method) {
 		return nil
@@ -177,6 +237,9 @@ func (p *Protection) Check(r *http.Request) error {
 	if token == "" {
 		return ErrMissingToken
 	}
+	if len(token) == sessionlessTokenLen {
+		return p.checkSessionless(r, token)
+	}
 	masked, ok := decodeToken(token)
 	if !ok {
 		return ErrMalformedToken // before any store access
@@ -193,6 +256,27 @@ func (p *Protection) Check(r *http.Request) error {
 	return nil
 }
 
+// checkSessionless checks a token of the sessionless shape: well formed,
+// signed for this client and still fresh (all without the store), and sent
+// by a request that has no session.
+func (p *Protection) checkSessionless(r *http.Request, token string) error {
+	t, ok := decodeSessionless(token)
+	if !ok {
+		return ErrMalformedToken
+	}
+	if err := p.verifySessionless(r, &t, p.now()); err != nil {
+		return err
+	}
+	info, err := session.Info(r.Context())
+	switch {
+	case err != nil:
+		return fmt.Errorf("csrf: read session: %w", err)
+	case info.ID != "":
+		return errSessionlessWithSession
+	}
+	return nil
+}
+
 // safeMethod reports whether method is one that must not change state, so
 // is never checked (RFC 9110 section 9.2.1).
 func safeMethod(method string) bool {
@@ -205,12 +289,24 @@ func safeMethod(method string) bool {
 
 type protectionKey struct{}
 
-// fieldName returns the form field name of the Protection serving r.
-func fieldName(r *http.Request) string {
-	if p, ok := r.Context().Value(protectionKey{}).(*Protection); ok {
-		return p.field
+// defaultProtection is a Protection with the zero Options: what Token and
+// TemplateField use when Handler put none in the request's context, which
+// it does only for a Protection that differs from it.
+var defaultProtection = sync.OnceValue(func() *Protection {
+	p, err := New(Options{})
+	if err != nil {
+		panic(err) // the zero Options is valid
 	}
-	return DefaultFieldName
+	return p
+})
+
+// protectionOf returns the Protection serving r, for Token and
+// TemplateField.
+func protectionOf(r *http.Request) *Protection {
+	if p, ok := r.Context().Value(protectionKey{}).(*Protection); ok {
+		return p
+	}
+	return defaultProtection()
 }
 
 func defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {

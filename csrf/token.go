@@ -13,7 +13,7 @@ import (
 	"github.com/sessionkit/session"
 )
 
-// A session's secret is 32 bytes from crypto/rand, kept in the session under
+// The session-bound token. A session's secret is 32 bytes from crypto/rand, kept in the session under
 // secretKey together with the ID of the session it was issued for. Pages get
 // it masked: base64url(mask || mask XOR secret) with a fresh random mask each
 // time, so the token differs in every response and a compression side
@@ -37,19 +37,40 @@ type stored struct {
 	Session string `json:"session"` // session.ID the secret was issued for
 }
 
-// Token returns a token for the current session, to send back with the next
-// unsafe request: in the form field (see TemplateField) or the header. Each
-// call returns a different string; all of them stay valid for the session
-// until it is renewed (login) or ends.
+// Token returns a token to send back with the next unsafe request: in the
+// form field (see TemplateField) or the header. Each call returns a
+// different string.
 //
-// The first call of a session creates its secret, and the session itself for
-// a visitor who has none, so call it before the response starts (render
-// templates into a buffer, or call it before writing). It commits the
-// session's pending changes first, so a token made after Login in the same
-// request belongs to the renewed session. It needs the session middleware,
-// not Handler, and is safe to call from several goroutines of one request.
+// For a request with a session it is the session-bound token: made from a
+// secret kept in the session, created by the first call (a session write),
+// and valid until the session is renewed (login) or ends. For a visitor
+// without a session it is a sessionless token (see the package doc): no
+// session is created, nothing is written and no cookie is set, and it is
+// valid for Options.SessionlessTTL, from this client, for as long as the
+// visitor still has no session.
+//
+// It commits the session's pending changes first, so a token made after
+// Login in the same request belongs to the renewed session, and one made
+// after the request's first write belongs to the session that write
+// created; call it before the response starts (render templates into a
+// buffer, or call it before writing). It needs the session middleware; the
+// Protection's options reach it through Handler (outside Handler it uses
+// the zero Options). It is safe to call from several goroutines of one
+// request.
 func Token(r *http.Request) (string, error) {
-	secret, err := issue(r.Context())
+	ctx := r.Context()
+	if err := session.Commit(ctx); err != nil {
+		return "", fmt.Errorf("csrf: token: %w", err)
+	}
+	info, err := session.Info(ctx)
+	if err != nil {
+		return "", fmt.Errorf("csrf: token: %w", err)
+	}
+	if info.ID == "" {
+		p := protectionOf(r)
+		return p.newSessionless(r, p.now()), nil
+	}
+	secret, err := issue(ctx)
 	if err != nil {
 		return "", fmt.Errorf("csrf: token: %w", err)
 	}
@@ -63,19 +84,19 @@ func Token(r *http.Request) (string, error) {
 //
 // renders <input type="hidden" name="csrf_token" value="...">, with the
 // FieldName of the Protection serving the request. The conditions of Token
-// apply.
+// apply: for a visitor without a session it writes nothing.
 func TemplateField(r *http.Request) (template.HTML, error) {
 	token, err := Token(r)
 	if err != nil {
 		return "", err
 	}
 	// The token is base64url: nothing in it needs escaping.
-	return template.HTML(`<input type="hidden" name="` + template.HTMLEscapeString(fieldName(r)) +
+	return template.HTML(`<input type="hidden" name="` + template.HTMLEscapeString(protectionOf(r).field) +
 		`" value="` + token + `">`), nil
 }
 
-// issue returns the session's secret, creating it (and the session) if
-// needed.
+// issue returns the secret of the request's session, creating it if needed.
+// The caller has checked that there is a session.
 func issue(ctx context.Context) ([]byte, error) {
 	// A Login or Renew earlier in this request moves the session to its new
 	// ID only when it commits: commit now, so that the secret is bound to
@@ -92,16 +113,7 @@ func issue(ctx context.Context) ([]byte, error) {
 		rand.Read(candidate) // never fails (crypto/rand documents it)
 		id := session.ID(ctx)
 		if id == "" {
-			// A new visitor: the session gets its ID when it is created.
-			if err := session.Put(ctx, secretKey, stored{Secret: candidate}); err != nil {
-				return nil, err
-			}
-			if err := session.Commit(ctx); err != nil {
-				return nil, err
-			}
-			if id = session.ID(ctx); id == "" {
-				return nil, errors.New("session has no ID after commit")
-			}
+			return nil, errors.New("the session ended while its token was made")
 		}
 		// Update, not Put: when concurrent requests of the session (two
 		// tabs) issue a secret at once, the first one to commit wins and

@@ -2,8 +2,10 @@ package csrf
 
 import (
 	"bytes"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 var fuzzSecret = bytes.Repeat([]byte{0x5a}, secretLen)
@@ -52,6 +54,37 @@ func FuzzVerify(f *testing.F) {
 		}
 		if m.matches(fuzzSecret) != bytes.Equal(secret[:], fuzzSecret) {
 			t.Fatalf("%q: matches disagrees with the unmasked secret", s)
+		}
+	})
+}
+
+// FuzzSessionless: decoding a sessionless token never panics and accepts
+// only the canonical spelling of 57 bytes of the current version; a
+// Protection accepts only what it signed.
+func FuzzSessionless(f *testing.F) {
+	p, err := New(Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	r := httptest.NewRequest("POST", "/", nil)
+	now := time.Unix(1_800_000_000, 0)
+	valid := p.newSessionless(r, now)
+	for _, s := range []string{
+		valid, "", strings.Repeat("A", sessionlessTokenLen), valid[:75] + "B", valid[:74] + "==",
+		strings.Repeat("\x00", sessionlessTokenLen), strings.Repeat("é", sessionlessTokenLen/2),
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tok, ok := decodeSessionless(s)
+		if !ok {
+			return
+		}
+		if got := encoding.EncodeToString(tok[:]); got != s {
+			t.Fatalf("accepted %q, a non-canonical spelling of %q", s, got)
+		}
+		if err := p.verifySessionless(r, &tok, now); (err == nil) != (s == valid) {
+			t.Fatalf("verify(%q) = %v", s, err)
 		}
 	})
 }

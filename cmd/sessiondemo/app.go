@@ -174,10 +174,13 @@ func (p *page) Time(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
-// CSRF returns the hidden field with a CSRF token. The first form of a page
-// asks for it; a visitor without a session gets one then, since the token
-// is bound to the session. Pages are rendered into a buffer before the
-// response starts, so the session can still be created and committed.
+// CSRF returns the hidden field with a CSRF token; the first form of a page
+// asks for it. A visitor with a session gets its session-bound token (the
+// session's secret is created then if need be: pages are rendered into a
+// buffer before the response starts, so it can still be committed). A
+// visitor without a session gets a sessionless token, which creates no
+// session, writes nothing and sets no cookie: the session starts at the
+// first real write (an item added to the cart, a login, preferences).
 func (p *page) CSRF() (template.HTML, error) {
 	if !p.csrfDone {
 		p.csrfField, p.csrfErr = csrf.TemplateField(p.r)

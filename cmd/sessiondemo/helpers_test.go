@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -230,6 +232,9 @@ func (c *client) login(name, password string) *response {
 	return c.follow(r)
 }
 
+// addToCart adds one of product id from the catalog, and follows the
+// redirect as a browser does: the first addition creates the session, and
+// the page after it carries the session's CSRF token.
 func (c *client) addToCart(id string) {
 	c.t.Helper()
 	if c.token == "" {
@@ -237,6 +242,7 @@ func (c *client) addToCart(id string) {
 	}
 	r := c.post("/cart/add", url.Values{"product": {id}})
 	wantStatus(c.t, r, http.StatusSeeOther)
+	c.follow(r)
 }
 
 func wantStatus(t *testing.T, r *response, code int) {
@@ -285,4 +291,33 @@ func (c *client) cartOf() map[string]string {
 		out[m[1]] = m[2]
 	}
 	return out
+}
+
+var storeOpRE = regexp.MustCompile(`(?m)^sessionkit_store_operation_duration_seconds_count\{op="([a-z_]+)",store="[^"]*"\} (\d+)$`)
+
+// storeWrites scrapes /metrics for the number of store calls that write
+// (commit, delete, touch, delete_subject) since the instance started.
+func storeWrites(t *testing.T, in *instance) int {
+	t.Helper()
+	r := newClient(t, in.URL).get("/metrics")
+	wantStatus(t, r, http.StatusOK)
+	n := 0
+	for _, m := range storeOpRE.FindAllStringSubmatch(r.Body, -1) {
+		switch m[1] {
+		case "commit", "delete", "touch", "delete_subject":
+			k, _ := strconv.Atoi(m[2])
+			n += k
+		}
+	}
+	return n
+}
+
+// fromAddress returns a client like c (no cookies) that connects from the
+// local address ip: another machine, as far as the app can tell (Linux
+// routes all of 127.0.0.0/8 to the loopback interface).
+func fromAddress(t *testing.T, base, ip string) *client {
+	c := newClient(t, base)
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+	c.http.Transport = &http.Transport{DialContext: d.DialContext}
+	return c
 }

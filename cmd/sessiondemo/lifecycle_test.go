@@ -193,7 +193,9 @@ func TestInsecureCookie(t *testing.T) {
 			args = append(args, "-insecure-cookie")
 		}
 		in := start(t, args...)
-		r := newClient(t, in.URL).get("/login")
+		c := newClient(t, in.URL)
+		c.get("/")
+		r := c.post("/cart/add", url.Values{"product": {"tea"}})
 		var found *http.Cookie
 		for _, ck := range r.Cookies() {
 			found = ck

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -36,6 +37,7 @@ type config struct {
 	insecureCookie  bool
 	recentAuth      time.Duration
 	logLevel        slog.Level
+	csrfKeyFile     string
 }
 
 const usage = `Usage: sessiondemo [flags]
@@ -68,6 +70,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		"drop the Secure attribute of the session cookie, for plain HTTP on a host other than localhost (browsers accept Secure cookies from http://localhost and http://127.0.0.1 already)")
 	fs.DurationVar(&c.recentAuth, "recent-auth", 5*time.Minute, `how recent a sign-in must be for "sign out all other devices"`)
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
+	fs.StringVar(&c.csrfKeyFile, "csrf-key-file", "",
+		"`file` holding the key (at least 32 random bytes, e.g. head -c 32 /dev/urandom) that signs the CSRF tokens of visitors without a session; give every instance behind one address the same file (default: a key drawn at startup, good for this process only)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -126,8 +130,13 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log.Info("listening", "addr", ln.Addr().String(), "store", storeurl.Redact(cfg.store),
 		"ratelimit_store", storeurl.Redact(backendURL), "idle_timeout", cfg.idleTimeout,
 		"absolute_timeout", cfg.absoluteTimeout, "insecure_cookie", cfg.insecureCookie)
-	if scheme, _, _ := strings.Cut(strings.ToLower(cfg.store), ":"); backendURL == "memory:" && scheme != "memory" && !strings.HasPrefix(scheme, "sqlite") {
-		log.Warn("login rate limits are kept in this process: instances sharing the store do not share them; pass -ratelimit-store redis://HOST:6379/DB to share them")
+	if scheme, _, _ := strings.Cut(strings.ToLower(cfg.store), ":"); scheme != "memory" && !strings.HasPrefix(scheme, "sqlite") {
+		if backendURL == "memory:" {
+			log.Warn("login rate limits are kept in this process: instances sharing the store do not share them; pass -ratelimit-store redis://HOST:6379/DB to share them")
+		}
+		if cfg.csrfKeyFile == "" {
+			log.Warn("the CSRF tokens of visitors without a session are signed with a key of this process: another instance refuses them (a login form served by one and sent to another); pass the same -csrf-key-file to every instance")
+		}
 	}
 	if !cfg.insecureCookie && !loopback(ln.Addr()) {
 		log.Warn("the session cookie is Secure: browsers send it over HTTPS, or over plain HTTP to localhost and 127.0.0.1 only; " +
@@ -215,7 +224,17 @@ func newApp(cfg *config, log *slog.Logger, store session.Store, backend ratelimi
 		return nil, err
 	}
 
-	if a.csrf, err = csrf.New(csrf.Options{ErrorHandler: a.csrfRefused}); err != nil {
+	csrfOpts := csrf.Options{ErrorHandler: a.csrfRefused}
+	if cfg.csrfKeyFile != "" {
+		if csrfOpts.Key, err = os.ReadFile(cfg.csrfKeyFile); err != nil {
+			return nil, fmt.Errorf("-csrf-key-file: %w", err)
+		}
+		if len(csrfOpts.Key) < csrf.MinKeyLen {
+			return nil, fmt.Errorf("-csrf-key-file %s: %d bytes; want at least %d random bytes (head -c 32 /dev/urandom > %[1]s)",
+				cfg.csrfKeyFile, len(csrfOpts.Key), csrf.MinKeyLen)
+		}
+	}
+	if a.csrf, err = csrf.New(csrfOpts); err != nil {
 		return nil, err
 	}
 	a.limits = newLoginLimits(backend, ratelimit.Options{Logger: log})

@@ -57,10 +57,17 @@ func testLogin(t *testing.T, in *instance) {
 	c := newClient(t, in.URL)
 	r := c.get("/login")
 	wantStatus(t, r, http.StatusOK)
+	if sc := r.Header.Values("Set-Cookie"); len(sc) > 0 {
+		t.Fatalf("the login page of a visitor without a session set a cookie: %q", sc)
+	}
+	// A visitor with something in the cart has a session: the login must
+	// give it a new ID.
+	c.addToCart("tea")
 	before := c.sessionCookie()
 	if before == "" {
-		t.Fatal("the login page set no session cookie (the CSRF token needs one)")
+		t.Fatal("adding to the cart set no session cookie")
 	}
+	c.get("/login")
 
 	r = c.post("/login", url.Values{"username": {"alice"}, "password": {"wrong"}})
 	wantStatus(t, r, http.StatusUnprocessableEntity)
@@ -316,9 +323,17 @@ func testCSRF(t *testing.T, in *instance) {
 	wantBody(t, r, "Request refused")
 	// A token from another session.
 	other := newClient(t, in.URL)
-	other.get("/login")
+	other.addToCart("mug")
 	f := form()
 	f.Set("csrf_token", other.token)
+	if len(other.token) != 86 {
+		t.Fatalf("token %q of a visitor with a session, want the session-bound kind", other.token)
+	}
+	wantStatus(t, c.post("/cart/add", f), http.StatusForbidden)
+	// A token for a visitor without a session, from a session.
+	stranger := newClient(t, in.URL)
+	stranger.get("/")
+	f.Set("csrf_token", stranger.token)
 	wantStatus(t, c.post("/cart/add", f), http.StatusForbidden)
 	// A malformed one.
 	f.Set("csrf_token", "x")
@@ -588,6 +603,7 @@ func testHealthz(t *testing.T, in *instance) {
 	if len(r.Cookies()) > 0 {
 		t.Errorf("/static/style.css set a cookie: %v", r.Cookies())
 	}
+	c.addToCart("pen") // an anonymous session, renewed by the login
 	c.login("bob", "builder")
 	r = c.get("/metrics")
 	wantStatus(t, r, http.StatusOK)
