@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 
@@ -118,6 +119,42 @@ func (a *app) apiMe(w http.ResponseWriter, r *http.Request) {
 		User: u.Name, Role: u.Role, Cart: c,
 		Session: apiSession{ID: info.ID, Created: info.Created, AuthTime: info.AuthTime, ExpiresAt: expiry(info)},
 	})
+}
+
+// POST /api/cart/add {"product": "tea"} (Authorization: Bearer <token>) →
+// 200 {"cart": [...]}; 409 {"error": ...} when the cart bounds refuse it,
+// and the cart is unchanged.
+func (a *app) apiCartAdd(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if lookupUser(session.Subject(ctx)) == nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="sessiondemo"`)
+		writeJSON(w, http.StatusUnauthorized, apiError{"log in at POST /api/login and send Authorization: Bearer <token>"})
+		return
+	}
+	var req struct {
+		Product string `json:"product"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10)).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{`want a JSON object {"product": "<id>"}`})
+		return
+	}
+	p, ok := findProduct(req.Product)
+	if !ok {
+		writeJSON(w, http.StatusBadRequest, apiError{errUnknownProduct.Error()})
+		return
+	}
+	c, err := session.Update(ctx, keyCart, func(c cart) (cart, error) { return c.add(p.ID) })
+	switch {
+	case errors.Is(err, errLineFull) || errors.Is(err, errCartFull):
+		writeJSON(w, http.StatusConflict, apiError{"not added: " + err.Error()})
+		return
+	case err != nil:
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Cart cart `json:"cart"`
+	}{c})
 }
 
 // POST /api/logout: the token stops working.

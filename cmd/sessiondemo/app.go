@@ -93,6 +93,7 @@ func (a *app) routes() http.Handler {
 	api := http.NewServeMux()
 	api.HandleFunc("POST /api/login", a.apiLogin)
 	api.HandleFunc("GET /api/me", a.apiMe)
+	api.HandleFunc("POST /api/cart/add", a.apiCartAdd)
 	api.HandleFunc("POST /api/logout", a.apiLogout)
 
 	static, _ := fs.Sub(staticFS, "static")
@@ -191,6 +192,13 @@ func (p *page) CSRF() (template.HTML, error) {
 
 // render writes the page name with data, in the visitor's language and theme.
 func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
+	a.renderMessage(w, r, status, name, title, data, nil)
+}
+
+// renderMessage is render with a message about this very request (a
+// refusal) in place of the flash: the flash stored for the next page stays
+// stored.
+func (a *app) renderMessage(w http.ResponseWriter, r *http.Request, status int, name, title string, data any, msg *flash) {
 	t, ok := a.pages[name]
 	if !ok {
 		a.fail(w, r, errors.New("no template "+name))
@@ -211,13 +219,17 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name, t
 		return
 	}
 	p.CartCount = c.count()
-	f, err := session.Pop[flash](ctx, keyFlash)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if f.Key != "" {
-		p.Flash = &f
+	if msg != nil {
+		p.Flash = msg
+	} else {
+		f, err := session.Pop[flash](ctx, keyFlash)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if f.Key != "" {
+			p.Flash = &f
+		}
 	}
 	if p.User != nil {
 		// The sign-out button in the header is a form.

@@ -24,7 +24,8 @@
 //	POST /account/sessions/revoke-others       sign out all others (needs a recent login)
 //	GET  /admin/sessions                       live sessions of every user (admins)
 //	POST /admin/sessions/revoke                end a user's sessions (admins)
-//	POST /api/login, GET /api/me, POST /api/logout   JSON API, Authorization: Bearer
+//	POST /api/login, GET /api/me, POST /api/cart/add, POST /api/logout
+//	                                      JSON API, Authorization: Bearer
 //	GET  /healthz, GET /metrics                health check, Prometheus metrics
 package main
 

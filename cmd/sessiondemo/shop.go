@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/sessionkit/session"
 )
@@ -59,20 +60,35 @@ func (c cart) count() int {
 	return n
 }
 
-func (c cart) add(id string) cart {
+// Why add refuses an item; the cart is then left as it was.
+var (
+	errLineFull = errors.New("the cart holds " + strconv.Itoa(maxQty) + " of this product, the most one line may")
+	errCartFull = errors.New("the cart holds " + strconv.Itoa(maxLines) + " different products, the most it may")
+)
+
+// add returns c with one more of product id, or an error (errLineFull,
+// errCartFull) and c unchanged when a bound would be passed: a shop never
+// says it added what it did not.
+func (c cart) add(id string) (cart, error) {
 	out := make(cart, 0, len(c)+1)
 	found := false
 	for _, l := range c {
 		if l.ID == id {
-			l.Qty = min(l.Qty+1, maxQty)
+			if l.Qty >= maxQty {
+				return c, errLineFull
+			}
+			l.Qty++
 			found = true
 		}
 		out = append(out, l)
 	}
-	if !found && len(out) < maxLines {
+	if !found {
+		if len(out) >= maxLines {
+			return c, errCartFull
+		}
 		out = append(out, cartLine{ID: id, Qty: 1})
 	}
-	return out
+	return out, nil
 }
 
 func (c cart) remove(id string) cart {
@@ -131,19 +147,42 @@ var errUnknownProduct = errors.New("unknown product")
 
 // POST /cart/add (product=ID): one more of a product. session.Update makes
 // it atomic: two tabs adding at once both land. An anonymous visitor gets a
-// session here, and session.Login keeps the cart when they sign in.
+// session here, and session.Login keeps the cart when they sign in. Past a
+// bound (maxQty of a product, maxLines products) nothing is added, and the
+// answer says so: 409 Conflict with the cart page and the reason.
 func (a *app) cartAdd(w http.ResponseWriter, r *http.Request) {
 	p, ok := findProduct(r.PostFormValue("product"))
 	if !ok {
 		http.Error(w, errUnknownProduct.Error(), http.StatusBadRequest)
 		return
 	}
-	if _, err := session.Update(r.Context(), keyCart, func(c cart) (cart, error) { return c.add(p.ID), nil }); err != nil {
+	_, err := session.Update(r.Context(), keyCart, func(c cart) (cart, error) { return c.add(p.ID) })
+	if errors.Is(err, errLineFull) || errors.Is(err, errCartFull) {
+		a.cartRefused(w, r, err)
+		return
+	}
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	a.flash(r, "flash.added")
 	redirect(w, r, backTo(r, "/"))
+}
+
+// cartRefused answers an addition the cart bounds refused: 409 with the
+// cart as it is and why nothing was added.
+func (a *app) cartRefused(w http.ResponseWriter, r *http.Request, err error) {
+	c, gerr := session.Get[cart](r.Context(), keyCart)
+	if gerr != nil {
+		a.fail(w, r, gerr)
+		return
+	}
+	msg := &flash{Key: "cart.line_full", Args: []string{strconv.Itoa(maxQty)}, Kind: "error"}
+	if errors.Is(err, errCartFull) {
+		msg = &flash{Key: "cart.full", Args: []string{strconv.Itoa(maxLines)}, Kind: "error"}
+	}
+	lines, total := c.lines()
+	a.renderMessage(w, r, http.StatusConflict, "cart", "cart.title", cartView{Lines: lines, Total: total}, msg)
 }
 
 // POST /cart/remove (product=ID): drop a line.
