@@ -18,7 +18,6 @@ import (
 
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/csrf"
-	"github.com/sessionkit/session/ratelimit"
 	"github.com/sessionkit/session/sessionprom"
 )
 
@@ -31,16 +30,16 @@ var staticFS embed.FS
 // app holds what the handlers share. Its fields are set once by newApp; it
 // is safe for concurrent use.
 type app struct {
-	log     *slog.Logger
-	store   session.Store
-	web     *session.Manager // cookie sessions, for the browser pages
-	api     *session.Manager // the same store, token in Authorization: Bearer
-	csrf    *csrf.Protection
-	limits  loginLimits
-	badIDs  *ratelimit.Counter // unknown or malformed session IDs per client address
-	metrics *sessionprom.Metrics
-	reg     *prometheus.Registry
-	pages   map[string]*template.Template
+	log      *slog.Logger
+	store    session.Store
+	web      *session.Manager // cookie sessions, for the browser pages
+	api      *session.Manager // the same store, token in Authorization: Bearer
+	csrf     *csrf.Protection
+	limits   loginLimits
+	guessing *guessWatch // unknown or malformed session IDs per client address
+	metrics  *sessionprom.Metrics
+	reg      *prometheus.Registry
+	pages    map[string]*template.Template
 
 	// recentAuth is how recent a login must be for "sign out all other
 	// devices".
@@ -98,8 +97,8 @@ func (a *app) routes() http.Handler {
 
 	static, _ := fs.Sub(staticFS, "static")
 	root := http.NewServeMux()
-	root.Handle("/", a.badIDs.Handler(ratelimit.ByAddress, a.web.Handler(limitBody(a.csrf.Handler(web)))))
-	root.Handle("/api/", a.badIDs.Handler(ratelimit.ByAddress, a.api.Handler(api)))
+	root.Handle("/", a.web.Handler(limitBody(a.csrf.Handler(web))))
+	root.Handle("/api/", a.api.Handler(api))
 	root.HandleFunc("GET /healthz", a.healthz)
 	root.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelError)}))
 	root.Handle("GET /static/", cacheFor(time.Hour, http.StripPrefix("/static/", http.FileServerFS(static))))
@@ -416,9 +415,3 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// clientKey is the rate-limit key of the client's address.
-func clientKey(r *http.Request) string {
-	k, _ := ratelimit.ByAddress(r)
-	return k
-}

@@ -23,10 +23,6 @@ var (
 	// loginPerAddress: 30 attempts at once, then one every 30 seconds, so
 	// one address cannot try a password on many accounts.
 	loginPerAddress = ratelimit.Limit{Rate: 30, Per: 15 * time.Minute}
-	// badSessionIDs: a client may send 30 session IDs that open nothing
-	// (malformed, forged, long expired) a minute; then its requests get
-	// 429 until the count drains.
-	badSessionIDs = ratelimit.Limit{Rate: 30, Per: time.Minute}
 )
 
 // loginLimits are the two limiters of login attempts.

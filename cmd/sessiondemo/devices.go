@@ -105,6 +105,7 @@ type adminView struct {
 	Total       int
 	HasTotal    bool
 	Unsupported bool
+	Alerts      []guessAlert // session ID guessing seen by this instance
 }
 
 type adminUser struct {
@@ -145,6 +146,7 @@ func (a *app) adminPage(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Total, v.HasTotal = n, true
 	}
+	v.Alerts = a.guessing.Recent()
 	a.render(w, r, http.StatusOK, "admin", "admin.title", v)
 }
 

@@ -190,12 +190,12 @@ func newApp(cfg *config, log *slog.Logger, store session.Store, backend ratelimi
 		log.Info("no sessions_live metric", "reason", err)
 	}
 
-	// Clients that send many session IDs the server never issued (or that
-	// ended long ago) are guessing: count them per address, and refuse
-	// such a client for a while. The count protects capacity, not
-	// accounts, so it fails open when its backend does.
-	a.badIDs = ratelimit.NewCounter(backend, badSessionIDs,
-		ratelimit.Options{Name: "bad-session-id", Logger: log, FailOpenOnError: true})
+	// Clients that send many session IDs that open nothing may be
+	// guessing: count them per address and alert (see guessing.go), but
+	// never refuse anyone for it.
+	if a.guessing, err = newGuessWatch(backend, log, a.reg); err != nil {
+		return nil, err
+	}
 	logEvents := session.LogEvents(log) // store IDs only, never tokens
 	base := session.Config{
 		IdleTimeout:     cfg.idleTimeout,
@@ -204,11 +204,7 @@ func newApp(cfg *config, log *slog.Logger, store session.Store, backend ratelimi
 		Logger:          log,
 		OnEvent: func(ctx context.Context, e session.Event) {
 			logEvents(ctx, e)
-			if (e.Kind == session.EventMalformed || e.Kind == session.EventUnknown) && e.Request != nil {
-				if _, err := a.badIDs.Add(ctx, clientKey(e.Request)); err != nil {
-					log.WarnContext(ctx, "counting a bad session ID failed", "err", err)
-				}
-			}
+			a.guessing.observe(ctx, e)
 		},
 	}
 	web := base
