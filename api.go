@@ -227,10 +227,17 @@ func Login(ctx context.Context, subject string) error {
 	if err := st.writable(); err != nil {
 		return err
 	}
-	if err := st.m.enforceLimit(ctx, subject, st.id); err != nil {
+	prev := st.meta.subject
+	st.meta.subject = &subject
+	if err := st.checkSize(st.values()); err != nil {
+		st.meta.subject = prev // the subject and the client's details would not fit
 		return err
 	}
-	st.renew, st.meta.login, st.meta.subject = true, true, &subject
+	if err := st.m.enforceLimit(ctx, subject, st.id); err != nil {
+		st.meta.subject = prev
+		return err
+	}
+	st.renew, st.meta.login = true, true
 	return nil
 }
 

@@ -196,8 +196,9 @@ func (st *state) checkSize(vals []Value) error {
 	if st.meta.subject != nil {
 		r.Subject = *st.meta.subject
 	}
-	// The five times take at most 9 bytes each where encodedSize saw zeros.
-	if n := encodedSize(&r) + 5*8; n > limit {
+	// encodedSize saw zero times and version: each can take up to 9 more
+	// bytes once set.
+	if n := encodedSize(&r) + 6*9; n > limit {
 		return fmt.Errorf("%w: %d bytes, more than Config.MaxRecordBytes (%d)", ErrTooLarge, n, limit)
 	}
 	return nil
@@ -215,6 +216,10 @@ func (st *state) commitLocked() error {
 	if st.loadErr != nil {
 		return st.loadErr
 	}
+	// Read the clock again: a touch by a faster request that ran while
+	// this one was busy must not be undone by deadlines from its load time
+	// (a touch changes no version, so the compare-and-swap cannot tell).
+	st.touched = time.Time{}
 	if st.destroy {
 		return st.commitDestroy()
 	}

@@ -65,8 +65,9 @@ func (l *lineage) live() bool      { return l.ended == "" && !l.expired }
 type idState struct {
 	lin  *lineage
 	name string // "L3.1": lineage 3, its second ID; tokens never reach the log
-	// renewedAt is the clock of the request that renewed this ID away (the
-	// tombstone lives RenewGrace from then); zero while it is current.
+	// renewedAt is the clock when the request that renewed this ID away
+	// committed (the tombstone lives RenewGrace from then); zero while it is
+	// current.
 	renewedAt time.Time
 	// subject is whose session it was when it was renewed away.
 	subject string
@@ -258,7 +259,7 @@ func (m *model) answered(req *request, a answer, now time.Time) {
 		if id == "" || m.known(id) {
 			continue
 		}
-		expires := req.loadedAt.Add(m.cfg.IdleTimeout)
+		expires := now.Add(m.cfg.IdleTimeout) // the manager reads its clock again at commit
 		switch {
 		case l == nil:
 			m.newLineage(id, "", expires)
@@ -276,7 +277,7 @@ func (m *model) answered(req *request, a answer, now time.Time) {
 			m.logf("  request #%d created %s after its session L%d ended", req.n, m.name(id), l.n)
 		default:
 			prev := m.ids[l.current()]
-			prev.renewedAt, prev.subject = req.loadedAt, l.subject
+			prev.renewedAt, prev.subject = now, l.subject
 			m.addID(l, id)
 			l.deadline = expires // the new record's, set by the renewing request
 		}
@@ -313,7 +314,7 @@ func (m *model) answered(req *request, a answer, now time.Time) {
 		} else if _, bad := target.forbidden[req.marker]; !bad {
 			target.acked[req.marker] = true
 		}
-		target.deadline = later(target.deadline, req.loadedAt.Add(m.cfg.IdleTimeout))
+		target.deadline = later(target.deadline, now.Add(m.cfg.IdleTimeout))
 	case opLogin:
 		if target == nil || final == "" {
 			m.violated(invLost, "request #%d's login was acknowledged, but the request ended with no session", req.n)
