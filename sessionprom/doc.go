@@ -47,8 +47,7 @@
 //	store_operation_duration_seconds{store,op} histogram latency of each store call, errors included
 //	store_errors_total{store,op}              counter   store calls that failed (not found and version conflicts are
 //	                                                    answers, not failures, and are not counted)
-//	sessions_live{store}                      gauge     live records, renewal tombstones included where the store
-//	                                                    counts them (WatchStore)
+//	sessions_live{store}                      gauge     live sessions, tombstones not counted (WatchStore)
 //
 // The op label is one of load, commit, delete, touch, list, delete_subject
 // and count, or "other" for an operation this version does not know.

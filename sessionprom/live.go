@@ -35,7 +35,7 @@ func (m *Metrics) WatchStore(store session.Store) error {
 		m:       m,
 		counter: counter,
 		desc: prometheus.NewDesc(prometheus.BuildFQName(m.opts.Namespace, "", "sessions_live"),
-			"Live session records in the store, renewal tombstones included where the store counts them; refreshed at most once per count interval.",
+			"Live sessions in the store (tombstones not counted); refreshed at most once per count interval.",
 			nil, prometheus.Labels{"store": m.opts.StoreName}),
 	}
 	if err := m.reg.Register(c); err != nil {

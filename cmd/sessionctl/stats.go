@@ -19,7 +19,7 @@ func (*statsCmd) args(args []string) error { return noArgs("stats", args) }
 type stats struct {
 	Now        time.Time `json:"now"`
 	Sessions   int       `json:"sessions"`   // live sessions, tombstones excluded
-	Tombstones int       `json:"tombstones"` // renewal tombstones
+	Tombstones int       `json:"tombstones"` // renewal and ended tombstones
 	ByState    struct {
 		Anonymous  int `json:"anonymous"`
 		LoggedIn   int `json:"logged_in"`
@@ -45,7 +45,7 @@ func (*statsCmd) run(ctx context.Context, e *env) error {
 			return true
 		}
 		switch state(rec) {
-		case "renewal tombstone":
+		case "renewal tombstone", "ended tombstone":
 			s.Tombstones++
 			s.ByState.Tombstone++
 			return true
