@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"testing"
 	"time"
 
@@ -24,9 +25,16 @@ func TestServerTooLargeErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		clientMax int // Config.MaxAllowedPacket; 0 for the driver's default (64 MiB)
+		// mayReset: the parameter goes in one packet above the server's
+		// limit, and the server answers 1153 and closes the connection
+		// while the client may still be writing, so the client sees either
+		// the error or the reset. That race is why checkSize refuses such a
+		// record before sending it; only the error, when it arrives, must be
+		// recognised.
+		mayReset bool
 	}{
-		{"default pieces", 0},
-		{"64 KiB pieces", 64 << 10},
+		{"default pieces", 0, true},
+		{"64 KiB pieces", 64 << 10, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, err := mysql.ParseDSN(testenv.Get(testenv.MySQL))
@@ -53,6 +61,11 @@ func TestServerTooLargeErrors(t *testing.T) {
 			}
 			var n int64
 			err = db.QueryRowContext(ctx, `SELECT LENGTH(?)`, make([]byte, limit+1<<20)).Scan(&n)
+			var ne *net.OpError
+			if tc.mayReset && errors.As(err, &ne) {
+				t.Logf("the server closed the connection before its error arrived: %v", err)
+				return
+			}
 			if !isTooLarge(err) {
 				t.Fatalf("a parameter of %d bytes, max_allowed_packet %d: %v; want an error isTooLarge recognises", limit+1<<20, limit, describe(err))
 			}
