@@ -1,8 +1,11 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -228,7 +231,7 @@ func (st *state) commitRenew() error {
 				st.adopt(token, id, next)
 				st.setCookie(token, next.Persistent, next.AbsoluteDeadline)
 				st.keepCookie = true
-				st.settle(base, id)
+				st.settle(base, next)
 				return st.storeErr("commit", err)
 			}
 			// landedYes: only the reply was lost.
@@ -278,37 +281,127 @@ func (st *state) renewalLanded(old *Record, newID string) landed {
 const settleTimeout = 10 * time.Second
 
 // settle completes, in the background, a renewal whose outcome the store
-// could not tell: the client already holds the new token, so the old ID must
-// end up forwarding to it. If the old record changed or ended meanwhile (a
-// logout raced it), the new record is deleted instead: the logout wins.
-func (st *state) settle(base *Record, id string) {
+// could not tell. The client already holds the new token, so the session
+// must end up at the new ID, with the old one forwarding to it. Until then
+// both IDs are live, and requests on either may be acknowledged: a request
+// still holding the old cookie, and the browser on the new one. settle
+// carries the first kind into the successor (mergeValues) before it forwards
+// the old ID, so neither is lost. If the old ID ended, expired, changed
+// owner or was renewed by another request meanwhile, that fate wins over a
+// renewal nobody confirmed, and the successor is ended instead: a logout
+// that raced it stays a logout.
+func (st *state) settle(base, next *Record) {
 	m := st.m
 	ctx, cancel := st.detached(settleTimeout)
-	fwd := forwardOf(base, st.now(), m.cfg.RenewGrace, id)
+	base, next = new(*base), new(*next) // settleOnce moves them on; the request keeps its own
 	go func() {
 		defer cancel()
 		for {
-			err := m.ops.Commit(ctx, fwd, base.Version)
-			if errors.Is(err, ErrConflict) {
-				rec, lerr := m.ops.Load(ctx, base.ID)
-				switch {
-				case lerr == nil && rec.RenewedTo == id:
-					return // it had landed
-				case lerr == nil, errors.Is(lerr, ErrNotFound):
-					err = m.ops.Delete(ctx, id)
-				default:
-					err = lerr
-				}
-			}
+			err := m.settleOnce(ctx, base, next)
 			if err == nil {
 				return
 			}
 			select {
 			case <-ctx.Done():
-				m.log.Warn("session: could not settle a renewal after a store failure; the new session lives until it expires", "session", id, "err", err)
+				m.log.Warn("session: could not settle a renewal after a store failure; the new session lives until it expires", "session", next.ID, "err", err)
 				return
 			case <-time.After(100 * time.Millisecond):
 			}
 		}
 	}()
+}
+
+// settleOnce makes one attempt at settling the renewal from base to next
+// (see settle). On success of a merge it moves base and next on to the
+// states it merged, so that a later attempt carries only what changed since.
+func (m *Manager) settleOnce(ctx context.Context, base, next *Record) error {
+	now := m.now()
+	cur, err := m.ops.Load(ctx, base.ID)
+	switch {
+	case err == nil && cur.RenewedTo == next.ID:
+		return nil // it had landed
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return &StoreError{Op: "load", Err: err}
+	case err != nil, cur.Tombstone(), !live(cur, now), ownerOf(cur) != ownerOf(base):
+		_, err := m.end(ctx, next.ID, ownerOf(next), nil, now)
+		return err
+	}
+	target := next.ID
+	dst, err := m.follow(ctx, next.ID, ownerOf(next), now)
+	switch {
+	case errors.Is(err, ErrDestroyed):
+		// The browser logged out on the new ID: the old one ends with it.
+		_, err := m.end(ctx, base.ID, ownerOf(base), cur, now)
+		return err
+	case errors.Is(err, ErrAuthChanged):
+		// The browser logged in or out on the new ID: nothing of the old
+		// session's crosses that, but the old ID must still forward, so
+		// that a stale request on it finds the change.
+	case err != nil:
+		return err
+	default:
+		target = dst.ID
+		if merged, changed := mergeValues(base.Values, cur.Values, next.Values, dst.Values); changed {
+			upd := *dst
+			upd.Version, upd.Values = dst.Version+1, merged
+			if err := m.ops.Commit(ctx, &upd, dst.Version); err != nil {
+				return err
+			}
+			*base, *next = *cur, upd
+		}
+	}
+	return m.ops.Commit(ctx, forwardOf(cur, now, m.cfg.RenewGrace, target), cur.Version)
+}
+
+// mergeValues carries into mine the keys that theirs changed since base,
+// except the keys that mine changed since fork: of two changes to one key,
+// the one made on the ID the browser holds wins. It reports whether it
+// changed anything.
+func mergeValues(base, theirs, fork, mine []Value) ([]Value, bool) {
+	baseOf, forkOf, mineOf := valueMap(base), valueMap(fork), valueMap(mine)
+	changed := false
+	for k, t := range valueMap(theirs) {
+		if b, ok := baseOf[k]; ok && bytes.Equal(b, t) {
+			continue
+		}
+		if f, ok := forkOf[k]; ok != hasKey(mineOf, k) || !bytes.Equal(f, mineOf[k]) {
+			continue
+		}
+		mineOf[k], changed = t, true
+	}
+	theirsOf := valueMap(theirs)
+	for k := range baseOf {
+		if _, ok := theirsOf[k]; ok {
+			continue // still there: handled above
+		}
+		if f, ok := forkOf[k]; ok != hasKey(mineOf, k) || !bytes.Equal(f, mineOf[k]) {
+			continue
+		}
+		if hasKey(mineOf, k) {
+			delete(mineOf, k)
+			changed = true
+		}
+	}
+	if !changed {
+		return mine, false
+	}
+	out := make([]Value, 0, len(mineOf))
+	for k, d := range mineOf {
+		out = append(out, Value{Key: k, Data: d})
+	}
+	slices.SortFunc(out, func(a, b Value) int { return strings.Compare(a.Key, b.Key) })
+	return out, true
+}
+
+func valueMap(vals []Value) map[string][]byte {
+	m := make(map[string][]byte, len(vals))
+	for _, v := range vals {
+		m[v.Key] = v.Data
+	}
+	return m
+}
+
+func hasKey(m map[string][]byte, k string) bool {
+	_, ok := m[k]
+	return ok
 }

@@ -523,7 +523,7 @@ func TestRenewalFailures(t *testing.T) {
 		e, ss := newScriptedEnv(t, session.Config{}, routes())
 		e.get("/login?u=alice")
 		old := e.token(e.client)
-		var failed, down atomic.Bool
+		var failed, down, asked, settled atomic.Bool
 		ss.script(func(s *scriptStore) {
 			s.commit = func(_ context.Context, rec *session.Record, _ uint64, next func() error) error {
 				if isForward(rec) && failed.CompareAndSwap(false, true) {
@@ -535,20 +535,67 @@ func TestRenewalFailures(t *testing.T) {
 			}
 			s.load = func(_ context.Context, _ string, next func() (*session.Record, error)) (*session.Record, error) {
 				if down.CompareAndSwap(true, false) {
-					return nil, errDown
+					asked.Store(true)
+					return nil, errDown // the request cannot tell
 				}
-				return next()
+				rec, err := next()
+				if asked.Load() {
+					settled.Store(true) // settle looked again and found the forward
+				}
+				return rec, err
 			}
 		})
 		if resp, _ := e.get("/renew"); resp.StatusCode != 503 {
 			t.Fatalf("status %d; want 503", resp.StatusCode)
 		}
 		fresh := e.token(e.client)
-		waitFor(t, "settled", func() bool { return e.store.commits.Load() >= 4 })
+		waitFor(t, "settled", settled.Load)
 		if e.subjectOf(fresh) != "alice" || e.subjectOf(old) != "" {
 			t.Fatal("settling a renewal that had landed broke it")
 		}
 	})
+}
+
+// A renewal of unknown outcome leaves both IDs live until settle decides.
+// When the browser, holding the new cookie, logs out before settle has
+// looked, the old ID ends with it: a request still holding the old cookie
+// must not find the user logged in.
+func TestSettleAfterLogoutOnNewID(t *testing.T) {
+	e, ss := newScriptedEnv(t, session.Config{}, routes())
+	e.get("/login?u=alice")
+	oldID, _ := session.HashToken(e.token(e.client))
+	old := e.token(e.client)
+	var failed, down atomic.Bool
+	proceed := make(chan struct{})
+	ss.script(func(s *scriptStore) {
+		s.commit = func(_ context.Context, rec *session.Record, _ uint64, next func() error) error {
+			if isForward(rec) && failed.CompareAndSwap(false, true) {
+				down.Store(true)
+				return errDown
+			}
+			return next()
+		}
+		s.load = func(_ context.Context, id string, next func() (*session.Record, error)) (*session.Record, error) {
+			if down.CompareAndSwap(true, false) {
+				return nil, errDown // the request cannot tell
+			}
+			if id == oldID && failed.Load() {
+				<-proceed // settle waits until the browser has logged out
+			}
+			return next()
+		}
+	})
+	if resp, _ := e.get("/renew"); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("status %d; want 503", resp.StatusCode)
+	}
+	if resp, _ := e.get("/logout"); resp.StatusCode != 200 {
+		t.Fatalf("logout on the new cookie: status %d", resp.StatusCode)
+	}
+	close(proceed)
+	waitFor(t, "settle to end the old ID", func() bool { return e.liveRecords() == 0 })
+	if s := e.subjectOf(old); s != "" {
+		t.Fatalf("the old cookie still opens %q's session after the browser logged out", s)
+	}
 }
 
 // Two logouts race, or a logout races the client-change policy ending the
