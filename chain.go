@@ -358,27 +358,18 @@ func (m *Manager) settleOnce(ctx context.Context, base, next *Record) error {
 // the one made on the ID the browser holds wins. It reports whether it
 // changed anything.
 func mergeValues(base, theirs, fork, mine []Value) ([]Value, bool) {
-	baseOf, forkOf, mineOf := valueMap(base), valueMap(fork), valueMap(mine)
+	baseOf, theirsOf, forkOf, mineOf := valueMap(base), valueMap(theirs), valueMap(fork), valueMap(mine)
 	changed := false
-	for k, t := range valueMap(theirs) {
-		if b, ok := baseOf[k]; ok && bytes.Equal(b, t) {
-			continue
-		}
-		if f, ok := forkOf[k]; ok != hasKey(mineOf, k) || !bytes.Equal(f, mineOf[k]) {
-			continue
-		}
-		mineOf[k], changed = t, true
-	}
-	theirsOf := valueMap(theirs)
-	for k := range baseOf {
-		if _, ok := theirsOf[k]; ok {
-			continue // still there: handled above
-		}
-		if f, ok := forkOf[k]; ok != hasKey(mineOf, k) || !bytes.Equal(f, mineOf[k]) {
-			continue
-		}
-		if hasKey(mineOf, k) {
-			delete(mineOf, k)
+	for _, keys := range []map[string][]byte{baseOf, theirsOf} {
+		for k := range keys {
+			if sameValue(baseOf, theirsOf, k) || !sameValue(forkOf, mineOf, k) || sameValue(mineOf, theirsOf, k) {
+				continue // unchanged there, changed here, or already equal
+			}
+			if t, ok := theirsOf[k]; ok {
+				mineOf[k] = t
+			} else {
+				delete(mineOf, k)
+			}
 			changed = true
 		}
 	}
@@ -401,7 +392,10 @@ func valueMap(vals []Value) map[string][]byte {
 	return m
 }
 
-func hasKey(m map[string][]byte, k string) bool {
-	_, ok := m[k]
-	return ok
+// sameValue reports whether a and b agree on k: both without it, or both
+// with the same bytes.
+func sameValue(a, b map[string][]byte, k string) bool {
+	x, okx := a[k]
+	y, oky := b[k]
+	return okx == oky && bytes.Equal(x, y)
 }

@@ -117,13 +117,7 @@ func TestRenewalVerdicts(t *testing.T) {
 			old := e.token(e.client)
 			var failed, down atomic.Bool
 			ss.script(func(s *scriptStore) {
-				s.commit = func(_ context.Context, rec *session.Record, _ uint64, next func() error) error {
-					if isForward(rec) && failed.CompareAndSwap(false, true) {
-						down.Store(true)
-						return errDown
-					}
-					return next()
-				}
+				s.commit = failFirstForward(&failed, &down)
 				s.load = func(_ context.Context, _ string, next func() (*session.Record, error)) (*session.Record, error) {
 					if down.Load() && !logout {
 						down.Store(false) // the store comes back after the verdict failed once
@@ -556,6 +550,18 @@ func TestRenewalFailures(t *testing.T) {
 	})
 }
 
+// failFirstForward is a scripted commit whose first forward fails without a
+// verdict (and is not stored); it sets down, for a load to fail next.
+func failFirstForward(failed, down *atomic.Bool) func(context.Context, *session.Record, uint64, func() error) error {
+	return func(_ context.Context, rec *session.Record, _ uint64, next func() error) error {
+		if isForward(rec) && failed.CompareAndSwap(false, true) {
+			down.Store(true)
+			return errDown
+		}
+		return next()
+	}
+}
+
 // A renewal of unknown outcome leaves both IDs live until settle decides.
 // When the browser, holding the new cookie, logs out before settle has
 // looked, the old ID ends with it: a request still holding the old cookie
@@ -568,13 +574,7 @@ func TestSettleAfterLogoutOnNewID(t *testing.T) {
 	var failed, down atomic.Bool
 	proceed := make(chan struct{})
 	ss.script(func(s *scriptStore) {
-		s.commit = func(_ context.Context, rec *session.Record, _ uint64, next func() error) error {
-			if isForward(rec) && failed.CompareAndSwap(false, true) {
-				down.Store(true)
-				return errDown
-			}
-			return next()
-		}
+		s.commit = failFirstForward(&failed, &down)
 		s.load = func(_ context.Context, id string, next func() (*session.Record, error)) (*session.Record, error) {
 			if down.CompareAndSwap(true, false) {
 				return nil, errDown // the request cannot tell
