@@ -344,10 +344,16 @@ func (m *Manager) settleOnce(ctx context.Context, base, next *Record) error {
 		if merged, changed := mergeValues(base.Values, cur.Values, next.Values, dst.Values); changed {
 			upd := *dst
 			upd.Version, upd.Values = dst.Version+1, merged
-			if err := m.ops.Commit(ctx, &upd, dst.Version); err != nil {
-				return err
+			if n := encodedSize(&upd); n > m.cfg.MaxRecordBytes {
+				// Both sides fit on their own, but not together: the
+				// browser's side is kept, and the size bound holds.
+				m.log.Warn("session: settling a renewal would exceed Config.MaxRecordBytes; the old ID's changes are dropped", "session", dst.ID, "bytes", n)
+			} else {
+				if err := m.ops.Commit(ctx, &upd, dst.Version); err != nil {
+					return err
+				}
+				*base, *next = *cur, upd
 			}
-			*base, *next = *cur, upd
 		}
 	}
 	return m.ops.Commit(ctx, forwardOf(cur, now, m.cfg.RenewGrace, target), cur.Version)
