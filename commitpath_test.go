@@ -641,3 +641,65 @@ func TestLogoutRaces(t *testing.T) {
 		})
 	}
 }
+
+// Both IDs of a renewal of unknown outcome take a large write, each within
+// MaxRecordBytes on its own but not together. settle keeps the browser's
+// side, still forwards the old ID to it, and the stored record stays within
+// the bound.
+func TestSettleMergeBeyondMaxRecordBytes(t *testing.T) {
+	const limit = 4096
+	e, ss := newScriptedEnv(t, session.Config{MaxRecordBytes: limit}, routes())
+	e.get("/login?u=alice")
+	old := e.token(e.client)
+	oldID, _ := session.HashToken(old)
+	var failed, down atomic.Bool
+	proceed := make(chan struct{})
+	ss.script(func(s *scriptStore) {
+		s.commit = failFirstForward(&failed, &down)
+		s.load = func(ctx context.Context, id string, next func() (*session.Record, error)) (*session.Record, error) {
+			if down.CompareAndSwap(true, false) {
+				return nil, errDown // the request cannot tell
+			}
+			// Only settle's context has a deadline: it retries until both
+			// writes below are acknowledged.
+			if _, settling := ctx.Deadline(); settling && id == oldID {
+				select {
+				case <-proceed:
+				default:
+					return nil, errDown
+				}
+			}
+			return next()
+		}
+	})
+	if resp, _ := e.get("/renew"); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("status %d; want 503", resp.StatusCode)
+	}
+	fresh := e.token(e.client)
+	big := strings.Repeat("x", 2500)
+	if resp, body := e.withCookie("/put?k=a&v="+big, "__Host-session="+old); resp.StatusCode != 200 {
+		t.Fatalf("put on the old ID: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := e.get("/put?k=b&v=" + big); resp.StatusCode != 200 {
+		t.Fatalf("put on the new ID: %d %s", resp.StatusCode, body)
+	}
+	close(proceed)
+	waitFor(t, "settle to forward the old ID", func() bool { return e.record(oldID).RenewedTo != "" })
+	freshID, _ := session.HashToken(fresh)
+	if to := e.record(oldID).RenewedTo; to != freshID {
+		t.Fatalf("the old ID forwards to %q; want the new ID %q", to, freshID)
+	}
+	rec := e.record(freshID)
+	if n := len(session.EncodeRecord(nil, rec)); n > limit {
+		t.Fatalf("settle stored %d bytes, more than MaxRecordBytes %d", n, limit)
+	}
+	if _, v := e.get("/get?k=b"); v != big {
+		t.Errorf("the browser's own write was not kept: got %d bytes", len(v))
+	}
+	if _, v := e.get("/get?k=a"); v != "" {
+		t.Errorf("the old ID's write was merged beyond the bound: got %d bytes", len(v))
+	}
+	if _, v := e.withCookie("/get?k=a", "__Host-session="+old); v != "" {
+		t.Errorf("the old cookie still opens the old ID's write: got %d bytes", len(v))
+	}
+}
