@@ -58,10 +58,33 @@ func (m *Manager) RevokeSubject(ctx context.Context, subject string) (int, error
 	return m.revokeWhere(ctx, subject, func(Metadata) bool { return true })
 }
 
-// RevokeOthers ends every session of subject but the one with store ID keep
-// (after a password change, "sign out all other devices").
+// RevokeOthers ends every session of subject but the one with store ID keep,
+// or the one renewals moved it to (after a password change, "sign out all
+// other devices").
 func (m *Manager) RevokeOthers(ctx context.Context, subject, keep string) (int, error) {
-	return m.revokeWhere(ctx, subject, func(s Metadata) bool { return s.ID != keep })
+	return m.revokeWhere(ctx, subject, func(s Metadata) bool {
+		if s.ID == keep {
+			return false
+		}
+		// A renewal since the caller read keep moved it on: the session
+		// to keep is where the renewals lead, which a listing shows.
+		keep = m.successor(ctx, keep)
+		return s.ID != keep
+	})
+}
+
+// successor returns the ID that renewals moved the session at id to, or id
+// when it has not moved (or the store cannot tell: the caller then keeps
+// less, never more).
+func (m *Manager) successor(ctx context.Context, id string) string {
+	for range maxHops {
+		rec, err := m.ops.Load(ctx, id)
+		if err != nil || rec.RenewedTo == "" {
+			break
+		}
+		id = rec.RenewedTo
+	}
+	return id
 }
 
 // revokeWhere ends the sessions of subject that match, wherever renewals

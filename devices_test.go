@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -241,5 +242,33 @@ func TestLogEventsNeverLogsTokens(t *testing.T) {
 	}
 	if strings.Contains(out, tok) || strings.Contains(out, tok2) || strings.Contains(out, "garbage") {
 		t.Fatalf("a token reached the log:\n%s", out)
+	}
+}
+
+// A "sign out other devices" request loaded its session before a concurrent
+// request of the same browser renewed it: the session it keeps is the one
+// the renewal moved it to, not every session but the stale ID.
+func TestRevokeOthersKeepsRenewedCurrent(t *testing.T) {
+	e, ss := newScriptedEnv(t, session.Config{}, accountRoutes())
+	laptop, phone := e.client, newClient(t, e.srv)
+	e.do(laptop, "GET", "/login?u=alice")
+	e.do(phone, "GET", "/login?u=alice")
+	var once atomic.Bool
+	ss.script(func(s *scriptStore) {
+		s.list = func(_ context.Context, _ string, next func() ([]*session.Record, error)) ([]*session.Record, error) {
+			if once.CompareAndSwap(false, true) {
+				e.do(laptop, "GET", "/renew") // the browser's other tab renews
+			}
+			return next()
+		}
+	})
+	if _, body := e.do(laptop, "GET", "/revoke-others"); body != "1" {
+		t.Fatalf("revoke-others ended %s sessions; want 1 (the phone)", body)
+	}
+	if _, body := e.do(laptop, "GET", "/info"); !strings.Contains(body, `"Subject":"alice"`) {
+		t.Fatalf("signing out the other devices signed out this one: %s", body)
+	}
+	if _, body := e.do(phone, "GET", "/info"); !strings.Contains(body, `"Subject":""`) {
+		t.Fatal("the phone is still logged in")
 	}
 }
