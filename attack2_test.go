@@ -256,3 +256,39 @@ func TestAttackSlowRequestAfterRenewGraceDiscardsAndLogsOut(t *testing.T) {
 		}
 	}
 }
+
+// MaxRecordBytes is checked at Put and Login, which count the client's
+// details the record will carry. A plain Renew records the renewing
+// request's address and user agent on the new record (commitRenew) without
+// any size check: a session filled to the bound from a client with a short
+// User-Agent, renewed from one with a long one, is stored larger than
+// MaxRecordBytes, and no call ever reported ErrTooLarge.
+func TestAttackRenewGrowsRecordPastSizeBound(t *testing.T) {
+	const limit = 1024
+	mux := http.NewServeMux()
+	mux.Handle("/", routes())
+	mux.HandleFunc("/fill", func(w http.ResponseWriter, r *http.Request) {
+		for n := limit; n > 0; n-- {
+			if err := session.Put(r.Context(), "k", strings.Repeat("x", n)); err == nil {
+				break
+			}
+		}
+	})
+	e := newEnv(t, session.Config{MaxRecordBytes: limit}, mux)
+	resp, _ := e.send("/fill", "", "u")
+	tok := cookieValue(resp, "__Host-session")
+	if tok == "" {
+		t.Fatalf("setup: no session (status %d)", resp.StatusCode)
+	}
+	if n := len(session.EncodeRecord(nil, e.record(e.idOf(tok)))); n > limit {
+		t.Fatalf("setup: the filled record is already %d bytes", n)
+	}
+	resp, _ = e.send("/renew", tok, strings.Repeat("U", 300))
+	fresh := cookieValue(resp, "__Host-session")
+	if resp.StatusCode != 200 || fresh == "" {
+		t.Fatalf("renew: %d", resp.StatusCode)
+	}
+	if n := len(session.EncodeRecord(nil, e.record(e.idOf(fresh)))); n > limit {
+		t.Errorf("Renew stored a record of %d bytes > MaxRecordBytes %d without an error", n, limit)
+	}
+}
