@@ -208,7 +208,21 @@ func metaChange(ctx context.Context, f func(st *state)) error {
 // opening it at once. Call it on every privilege change; Login calls it for
 // you. The absolute deadline does not move.
 func Renew(ctx context.Context) error {
-	return metaChange(ctx, func(st *state) { st.renew = true })
+	st, err := lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.mu.Unlock()
+	if err := st.writable(); err != nil {
+		return err
+	}
+	prev := st.renew
+	st.renew = true
+	if err := st.checkSize(st.values()); err != nil {
+		st.renew = prev // the renewing client's details would not fit
+		return err
+	}
+	return nil
 }
 
 // Login records that the visitor authenticated as subject: the session gets

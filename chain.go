@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -75,16 +76,22 @@ type owner struct {
 
 func ownerOf(rec *Record) owner { return owner{rec.Subject, rec.ClientLocked} }
 
+// errGone: the ID is absent. Its session ended, expired or moved on longer
+// ago than a tombstone lasts (Config.RenewGrace), and which of them can no
+// longer be told. It is an ErrDestroyed.
+var errGone = fmt.Errorf("%w (it left no trace)", ErrDestroyed)
+
 // follow loads the session at id, following renewals, up to the first live
-// record. It returns ErrDestroyed when the session ended (or expired),
+// record. It returns ErrDestroyed when the session ended (or expired; errGone
+// when it left no trace),
 // ErrAuthChanged when the live record has another owner than own, and
 // ErrRenewalChain after maxHops renewals.
 func (m *Manager) follow(ctx context.Context, id string, own owner, now time.Time) (*Record, error) {
 	for hops := 0; ; hops++ {
 		rec, err := m.ops.Load(ctx, id)
 		switch {
-		case errors.Is(err, ErrNotFound):
-			return nil, ErrDestroyed
+		case errors.Is(err, ErrNotFound): // ErrExpired too: a tombstone past its grace is expired
+			return nil, errGone
 		case err != nil:
 			return nil, &StoreError{Op: "load", Err: err}
 		case rec.Ended:
@@ -276,9 +283,16 @@ func (st *state) renewalLanded(old *Record, newID string) landed {
 	return landedUnknown
 }
 
-// settleTimeout bounds how long a renewal of unknown outcome is retried in
-// the background.
-const settleTimeout = 10 * time.Second
+// A renewal of unknown outcome is settled in the background for as long as
+// the old ID could still open a session: until its deadline, at least
+// settleTimeout. Attempts back off up to settleMaxBackoff. At most
+// maxSettling renewals are settled at once, so that a long outage that fails
+// many renewals holds a bounded number of goroutines.
+const (
+	settleTimeout    = 10 * time.Second
+	settleMaxBackoff = 5 * time.Second
+	maxSettling      = 1024
+)
 
 // settle completes, in the background, a renewal whose outcome the store
 // could not tell. The client already holds the new token, so the session
@@ -286,16 +300,31 @@ const settleTimeout = 10 * time.Second
 // both IDs are live, and requests on either may be acknowledged: a request
 // still holding the old cookie, and the browser on the new one. settle
 // carries the first kind into the successor (mergeValues) before it forwards
-// the old ID, so neither is lost. If the old ID ended, expired, changed
-// owner or was renewed by another request meanwhile, that fate wins over a
-// renewal nobody confirmed, and the successor is ended instead: a logout
-// that raced it stays a logout.
+// the old ID, so neither is lost, unless both changed one key: then the
+// browser's value wins and the loss is reported (EventDiscarded). Nothing
+// crosses a login or logout that the renewal made. If the old ID ended,
+// changed owner or was renewed by another request meanwhile, that fate wins
+// over a renewal nobody confirmed, and the successor is ended instead: a
+// logout that raced it stays a logout.
+//
+// settle does not give up while the old ID may still open a session: two
+// live, unlinked IDs would let a logout on one leave the other logged in.
+// Only more than maxSettling renewals pending at once are abandoned, and
+// logged.
 func (st *state) settle(base, next *Record) {
 	m := st.m
-	ctx, cancel := st.detached(settleTimeout)
+	if m.settling.Add(1) > maxSettling {
+		m.settling.Add(-1)
+		m.log.Error("session: too many renewals of unknown outcome to settle; both IDs stay live until they expire", "session", next.ID)
+		return
+	}
+	wait := max(base.Expires().Sub(m.now()), settleTimeout)
+	ctx, cancel := st.detached(wait)
 	base, next = new(*base), new(*next) // settleOnce moves them on; the request keeps its own
 	go func() {
+		defer m.settling.Add(-1)
 		defer cancel()
+		backoff := 100 * time.Millisecond
 		for {
 			err := m.settleOnce(ctx, base, next)
 			if err == nil {
@@ -303,9 +332,10 @@ func (st *state) settle(base, next *Record) {
 			}
 			select {
 			case <-ctx.Done():
-				m.log.Warn("session: could not settle a renewal after a store failure; the new session lives until it expires", "session", next.ID, "err", err)
+				m.log.Warn("session: could not settle a renewal before the old ID expired", "session", next.ID, "err", err)
 				return
-			case <-time.After(100 * time.Millisecond):
+			case <-time.After(backoff):
+				backoff = min(2*backoff, settleMaxBackoff)
 			}
 		}
 	}()
@@ -322,7 +352,9 @@ func (m *Manager) settleOnce(ctx context.Context, base, next *Record) error {
 		return nil // it had landed
 	case err != nil && !errors.Is(err, ErrNotFound):
 		return &StoreError{Op: "load", Err: err}
-	case err != nil, cur.Tombstone(), !live(cur, now), ownerOf(cur) != ownerOf(base):
+	case err == nil && !cur.Tombstone() && !live(cur, now):
+		return nil // the old ID expired: it opens nothing any more
+	case err != nil, cur.Tombstone(), ownerOf(cur) != ownerOf(base):
 		_, err := m.end(ctx, next.ID, ownerOf(next), nil, now)
 		return err
 	}
@@ -339,9 +371,21 @@ func (m *Manager) settleOnce(ctx context.Context, base, next *Record) error {
 		// that a stale request on it finds the change.
 	case err != nil:
 		return err
+	case ownerOf(base) != ownerOf(next):
+		// A login (or logout) renewal: what the old ID took meanwhile
+		// came from whoever holds it, perhaps an attacker who planted it,
+		// and must not cross into the new owner's session.
+		target = dst.ID
 	default:
 		target = dst.ID
-		if merged, changed := mergeValues(base.Values, cur.Values, next.Values, dst.Values); changed {
+		merged, changed, lost := mergeValues(base.Values, cur.Values, next.Values, dst.Values)
+		if lost > 0 {
+			// Both IDs took a change of the same key while the renewal was
+			// unsettled: the browser's is kept, the other may be lost.
+			m.log.Warn("session: settling a renewal kept the new ID's value of keys both IDs changed; the old ID's changes to them may be lost", "session", dst.ID, "keys", lost)
+			m.event(ctx, nil, EventDiscarded, base.ID, base.Subject, ErrConflict)
+		}
+		if changed {
 			upd := *dst
 			upd.Version, upd.Values = dst.Version+1, merged
 			if n := encodedSize(&upd); n > m.cfg.MaxRecordBytes {
@@ -362,14 +406,29 @@ func (m *Manager) settleOnce(ctx context.Context, base, next *Record) error {
 // mergeValues carries into mine the keys that theirs changed since base,
 // except the keys that mine changed since fork: of two changes to one key,
 // the one made on the ID the browser holds wins. It reports whether it
-// changed anything.
-func mergeValues(base, theirs, fork, mine []Value) ([]Value, bool) {
+// changed anything, and how many keys changed on both sides (where the
+// change on theirs may be lost: equal values can be two increments).
+func mergeValues(base, theirs, fork, mine []Value) ([]Value, bool, int) {
 	baseOf, theirsOf, forkOf, mineOf := valueMap(base), valueMap(theirs), valueMap(fork), valueMap(mine)
-	changed := false
+	changed, lost := false, 0
+	seen := make(map[string]bool, len(theirsOf))
 	for _, keys := range []map[string][]byte{baseOf, theirsOf} {
 		for k := range keys {
-			if sameValue(baseOf, theirsOf, k) || !sameValue(forkOf, mineOf, k) || sameValue(mineOf, theirsOf, k) {
-				continue // unchanged there, changed here, or already equal
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			if sameValue(baseOf, theirsOf, k) {
+				continue // unchanged there
+			}
+			if !sameValue(forkOf, mineOf, k) {
+				// Changed on both sides. Even to equal values: two
+				// increments from 1 both give 2, and one of them is lost.
+				lost++
+				continue
+			}
+			if sameValue(mineOf, theirsOf, k) {
+				continue
 			}
 			if t, ok := theirsOf[k]; ok {
 				mineOf[k] = t
@@ -380,14 +439,14 @@ func mergeValues(base, theirs, fork, mine []Value) ([]Value, bool) {
 		}
 	}
 	if !changed {
-		return mine, false
+		return mine, false, lost
 	}
 	out := make([]Value, 0, len(mineOf))
 	for k, d := range mineOf {
 		out = append(out, Value{Key: k, Data: d})
 	}
 	slices.SortFunc(out, func(a, b Value) int { return strings.Compare(a.Key, b.Key) })
-	return out, true
+	return out, true, lost
 }
 
 func valueMap(vals []Value) map[string][]byte {

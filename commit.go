@@ -190,8 +190,8 @@ func (st *state) checkSize(vals []Value) error {
 	} else {
 		r.ClientAddr, r.UserAgent = clientOf(st.r)
 	}
-	if st.meta.login || st.meta.subject != nil {
-		r.ClientAddr, r.UserAgent = clientOf(st.r)
+	if st.meta.login || st.meta.subject != nil || st.renew {
+		r.ClientAddr, r.UserAgent = clientOf(st.r) // a new ID records the client that got it
 	}
 	if st.meta.subject != nil {
 		r.Subject = *st.meta.subject
@@ -241,6 +241,11 @@ func (st *state) commitLocked() error {
 }
 
 func (st *state) commitNew() error {
+	if st.forwarded != nil {
+		// The browser sent this before it learnt the renewed token, which
+		// it holds by now: a new session's cookie would replace it.
+		return st.discard(ErrAuthChanged)
+	}
 	for range 3 { // a collision of 256-bit random IDs does not happen; bound it anyway
 		token, id := newToken()
 		rec := st.build(nil, id, 1)
@@ -302,6 +307,13 @@ func (st *state) reload(ctx context.Context, attempt int) error {
 	}
 	rec, err := m.follow(ctx, st.id, st.owner, st.now())
 	switch {
+	case errors.Is(err, errGone) && live(st.rec, st.now()):
+		// The ID left no trace before its session's own deadline: a
+		// logout long ago, or a renewal whose forward aged out while this
+		// request ran. The changes cannot be placed, so the request fails
+		// rather than acknowledge them, and the browser's cookie, which
+		// may be the renewed one, is left alone.
+		return st.discard(fmt.Errorf("%w: the session ended or moved on more than Config.RenewGrace ago", ErrAuthChanged))
 	case errors.Is(err, ErrDestroyed), errors.Is(err, ErrAuthChanged):
 		return st.discard(err)
 	case err != nil:

@@ -394,7 +394,8 @@ func TestUpdateFailures(t *testing.T) {
 }
 
 // What a commit finds when it reloads after a conflict: the session
-// deleted, the store down, the session expired.
+// deleted (no trace of why: the request fails rather than acknowledge
+// changes it drops), the store down, the session expired.
 func TestReloadOutcomes(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -402,7 +403,7 @@ func TestReloadOutcomes(t *testing.T) {
 		delete bool
 		status int
 	}{
-		{"deleted", nil, true, 200},
+		{"deleted", nil, true, 409},
 		{"store down", func(func() (*session.Record, error)) (*session.Record, error) { return nil, errDown }, false, 503},
 		{"expired", func(next func() (*session.Record, error)) (*session.Record, error) {
 			rec, err := next()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,6 +18,8 @@ type Manager struct {
 	cfg   Config
 	log   *slog.Logger
 	now   func() time.Time
+
+	settling atomic.Int32 // renewals of unknown outcome being settled (chain.go)
 }
 
 // New returns a Manager for store. It fails when cfg contradicts itself (a

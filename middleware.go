@@ -184,11 +184,16 @@ func (st *state) ensureLoaded() error {
 	switch {
 	case rec.Tombstone():
 		// A renewed or ended ID opens nothing, even within its grace
-		// period; a Destroy still follows a forward (see chain.go).
+		// period; a Destroy still follows a forward (see chain.go). The
+		// cookie of a renewed one is left alone: this is a request the
+		// browser sent before the renewal's response reached it, and
+		// expiring the cookie by name would delete the new token that the
+		// browser holds by now.
 		if rec.RenewedTo != "" {
 			st.forwarded = rec
+		} else {
+			st.expireCookie = true
 		}
-		st.expireCookie = true
 		m.event(st, st.r, EventStale, id, rec.Subject, nil)
 		return nil
 	case !live(rec, now):

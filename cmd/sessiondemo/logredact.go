@@ -47,12 +47,22 @@ func redactURL(r *http.Request) string {
 // redactPath returns r's path fit for a log line.
 func redactPath(r *http.Request) string { return redactLogText(r.URL.EscapedPath()) }
 
-// redactLogText decodes s and hides what may be a token in it.
+// maxUnescapes bounds how often redactLogText decodes: no client encodes
+// honestly more than twice, and each round costs a pass over the text.
+const maxUnescapes = 4
+
+// redactLogText decodes s and hides what may be a token in it. Text still
+// encoded after maxUnescapes rounds is hidden whole: a token encoded once
+// more than the rounds undo would otherwise be logged one unescape away
+// from readable.
 func redactLogText(s string) string {
-	for range 3 {
+	for i := 0; ; i++ {
 		d := unescapeLenient(s)
 		if d == s {
 			break
+		}
+		if i == maxUnescapes {
+			return redacted
 		}
 		s = d
 	}
