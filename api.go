@@ -110,7 +110,10 @@ func Pop[T any](ctx context.Context, key string) (T, error) {
 // concurrent request changes the session first, fn runs again on the newer
 // value, so no update is lost (a cart, a counter). fn receives the zero T
 // when the key is absent, may run more than once, and must not have side
-// effects. An error from fn aborts the change and is returned.
+// effects. An error from fn aborts the change and is returned. When fn runs
+// again at commit, on a value a concurrent request changed, its error is the
+// commit's: a handler whose fn can refuse (a full cart) calls Commit to see
+// it, rather than leave it to Config.ErrorHandler when the response starts.
 func Update[T any](ctx context.Context, key string, fn func(T) (T, error)) (T, error) {
 	var result T
 	update := func(old []byte, ok bool) ([]byte, error) {

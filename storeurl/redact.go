@@ -15,7 +15,8 @@ const mask = "xxxxx"
 // Option names are judged as the drivers read them, percent-decoded and in
 // any case: "?p%61ssword=..." and "?PASSWORD=..." are hidden like
 // "?password=...", and so is the whole value of a secret option, up to the
-// next '&' or ';', even where it holds a '#'.
+// next '&' (in a keyword/value DSN, the next space), even where it holds a
+// ';' or a '#'.
 //
 // It errs on the side of hiding: it never fails, and a string that is not a
 // URL is handled as a DSN, with everything before an '@' and every
@@ -133,9 +134,8 @@ func unhex(c byte) byte {
 }
 
 // redactQuery hides the values of the options after the first '?' of s
-// whose decoded name looks secret. Options are separated by '&' or ';' (the
-// drivers split on '&'; ';' is hidden on too, to hide more rather than
-// less).
+// whose decoded name looks secret. Options are separated by '&', as the
+// drivers split them: a value runs to the next '&', ';' and '#' included.
 func redactQuery(s string) string {
 	q := strings.IndexByte(s, '?')
 	if q < 0 {
@@ -146,24 +146,47 @@ func redactQuery(s string) string {
 	rest := s[q+1:]
 	for rest != "" {
 		pair, sep := rest, ""
-		if i := strings.IndexAny(rest, "&;"); i >= 0 {
-			pair, sep, rest = rest[:i], rest[i:i+1], rest[i+1:]
+		if i := strings.IndexByte(rest, '&'); i >= 0 {
+			pair, sep, rest = rest[:i], "&", rest[i+1:]
 		} else {
 			rest = ""
 		}
-		if name, _, hasValue := strings.Cut(pair, "="); hasValue && isSecretName(name) {
-			pair = name + "=" + mask
-		}
-		b.WriteString(pair + sep)
+		b.WriteString(redactPair(pair) + sep)
 	}
 	return b.String()
 }
 
-// secretParam matches an option whose name looks secret, in a query
-// (?password=...&) or in a keyword/value DSN (password=... or
-// password='...'), with the text before it. It is the second net behind
-// redactQuery, for DSNs and for options after a '#'.
-var secretParam = regexp.MustCompile(`(?i)((?:^|[?&;#\s])[\w.-]*(?:pass|pwd|secret|token|key|credential)[\w.-]*\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s&;#]*)`)
+// redactPair hides the value of one '&'-separated option whose name looks
+// secret. Some drivers split on ';' too: an option after a ';' whose name
+// looks secret hides the rest of the pair, so a ';' in a password shows
+// nothing either way.
+func redactPair(pair string) string {
+	for start := 0; start <= len(pair); {
+		seg := pair[start:]
+		end := strings.IndexByte(seg, ';')
+		if end >= 0 {
+			seg = seg[:end]
+		}
+		if name, _, hasValue := strings.Cut(seg, "="); hasValue && isSecretName(name) {
+			return pair[:start+len(name)+1] + mask
+		}
+		if end < 0 {
+			break
+		}
+		start += end + 1
+	}
+	return pair
+}
+
+// secretParam matches an option whose name looks secret, with the text
+// before it: in a URL (?password=...&, up to the next '&'), and, as
+// dsnSecret, in a keyword/value DSN (password=... up to the next space, or
+// password='...'). It is the second net behind redactQuery, for options
+// after a ';' or '#' that a driver may still read.
+var (
+	secretParam = regexp.MustCompile(`(?i)((?:^|[?&;#\s])[\w.-]*(?:pass|pwd|secret|token|key|credential)[\w.-]*\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s&]*)`)
+	dsnSecret   = regexp.MustCompile(`(?i)((?:^|[?&;#\s])[\w.-]*(?:pass|pwd|secret|token|key|credential)[\w.-]*\s*=\s*)('(?:[^'\\]|\\.)*'?|\S*)`)
+)
 
 // redactParams hides the values of the options of s that look secret.
 func redactParams(s string) string {
@@ -175,5 +198,5 @@ func redactDSN(s string) string {
 	if at := strings.LastIndex(s, "@"); at >= 0 {
 		s = mask + s[at:]
 	}
-	return redactParams(redactQuery(s))
+	return dsnSecret.ReplaceAllString(redactQuery(s), "${1}"+mask)
 }

@@ -157,6 +157,11 @@ func (a *app) cartAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, err := session.Update(r.Context(), keyCart, func(c cart) (cart, error) { return c.add(p.ID) })
+	if err == nil {
+		// Commit now: a concurrent addition in another tab may fill the
+		// line first, and the replay of add on its cart refuses then.
+		err = session.Commit(r.Context())
+	}
 	if errors.Is(err, errLineFull) || errors.Is(err, errCartFull) {
 		a.cartRefused(w, r, err)
 		return
