@@ -15,9 +15,9 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/sessionkit/session"
-	"github.com/sessionkit/session/internal/storetest"
 	"github.com/sessionkit/session/internal/testenv"
 	"github.com/sessionkit/session/memcachedstore"
+	"github.com/sessionkit/session/storetest"
 )
 
 // client connects to the test memcached, or ends the test if there is none.

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/sessionkit/session"
-	"github.com/sessionkit/session/internal/storetest"
 	"github.com/sessionkit/session/memstore"
+	"github.com/sessionkit/session/storetest"
 )
 
 // TestHeapPerSession holds memstore to its memory budget: at most 300 bytes

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/sessionkit/session"
-	"github.com/sessionkit/session/internal/storetest"
 	"github.com/sessionkit/session/mysqlstore"
+	"github.com/sessionkit/session/storetest"
 )
 
 func appliedVersions(t *testing.T, db *sql.DB, table string) []int {

@@ -14,9 +14,9 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/sessionkit/session"
-	"github.com/sessionkit/session/internal/storetest"
 	"github.com/sessionkit/session/internal/testenv"
 	"github.com/sessionkit/session/mysqlstore"
+	"github.com/sessionkit/session/storetest"
 )
 
 // openDB connects to the test server, in database dbName if it is not empty,

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/sessionkit/session"
-	"github.com/sessionkit/session/internal/storetest"
 	"github.com/sessionkit/session/mysqlstore"
+	"github.com/sessionkit/session/storetest"
 )
 
 var timeNow = time.Now

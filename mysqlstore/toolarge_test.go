@@ -11,9 +11,9 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/sessionkit/session"
-	"github.com/sessionkit/session/internal/storetest"
 	"github.com/sessionkit/session/internal/testenv"
 	"github.com/sessionkit/session/mysqlstore"
+	"github.com/sessionkit/session/storetest"
 )
 
 // TestTooLarge checks against the real server that a record larger than its

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/sessionkit/session"
-	"github.com/sessionkit/session/internal/storetest"
 	"github.com/sessionkit/session/pgstore"
+	"github.com/sessionkit/session/storetest"
 )
 
 // TestCreateRace creates the same ID from several goroutines at once, over

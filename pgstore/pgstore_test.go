@@ -12,9 +12,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionkit/session"
-	"github.com/sessionkit/session/internal/storetest"
 	"github.com/sessionkit/session/internal/testenv"
 	"github.com/sessionkit/session/pgstore"
+	"github.com/sessionkit/session/storetest"
 )
 
 // openPool connects to the test server, or skips (fails under CI) when it is

@@ -19,9 +19,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionkit/session"
-	"github.com/sessionkit/session/internal/storetest"
 	"github.com/sessionkit/session/internal/testenv"
 	"github.com/sessionkit/session/redisstore"
+	"github.com/sessionkit/session/storetest"
 )
 
 // localOptions returns the options of the Redis named by SESSION_TEST_REDIS.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure every service the tests use is running on this machine: starts
 # Redis, PostgreSQL and MariaDB if they stopped, installs and starts memcached,
-# installs Chromium for the browser tests. Idempotent; safe to run often.
+# installs Chromium for the browser tests and promtool for sessionprom's alert
+# rules. Idempotent; safe to run often.
 set -u
 
 log() { echo "services: $*" >&2; }
@@ -51,6 +52,14 @@ if ! port_open 11211; then
 	log "starting memcached"
 	memcached -d -u nobody -l 127.0.0.1 -p 11211 -m 64
 	wait_port 11211
+fi
+
+# promtool checks and unit-tests sessionprom/alerts.yaml (go test
+# ./sessionprom/, which fails without it under CI). Debian ships it in the
+# prometheus package; the server it also installs is not started.
+if ! command -v promtool >/dev/null; then
+	log "installing promtool"
+	apt_install --no-install-recommends prometheus
 fi
 
 if ! command -v chromium >/dev/null; then

@@ -52,6 +52,32 @@
 // The op label is one of load, commit, delete, touch, list, delete_subject
 // and count, or "other" for an operation this version does not know.
 //
+// # Dashboard and alerts
+//
+// Beside this package's source, in the module's sessionprom folder, are
+// alerts.yaml, Prometheus alerting rules (store errors and outages, store
+// latency, CAS conflicts, session ID guessing, malformed cookies, spikes of
+// client changes and of rejections, corrupt records, a missing
+// sessions_live), and dashboard.json, a Grafana dashboard of every metric
+// above. Both assume the default Namespace.
+//
+// Load the rules by copying alerts.yaml next to prometheus.yml, as
+// sessionkit-alerts.yaml, naming it there, then reloading Prometheus (SIGHUP,
+// or POST /-/reload with --web.enable-lifecycle):
+//
+//	rule_files:
+//	  - sessionkit-alerts.yaml
+//
+// Each alert's comment explains its threshold; tune them to your traffic, and
+// run promtool test rules rules_test.yaml after a change. Import the dashboard
+// in Grafana with Dashboards, New, Import, and choose a Prometheus data source
+// for its datasource variable; the job and store variables narrow it to one
+// app or store.
+//
+// go test checks both files: promtool check rules and promtool test rules
+// (each alert fires on some series and stays silent on others), and every
+// metric name in a query against the names this package exports.
+//
 // # Security
 //
 // Label values come from small fixed sets and from Options.StoreName: a

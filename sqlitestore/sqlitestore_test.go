@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/sessionkit/session"
-	"github.com/sessionkit/session/internal/storetest"
 	"github.com/sessionkit/session/sqlitestore"
+	"github.com/sessionkit/session/storetest"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"

@@ -16,11 +16,11 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/sessionkit/session"
-	"github.com/sessionkit/session/internal/storetest"
 	"github.com/sessionkit/session/internal/testenv"
 	"github.com/sessionkit/session/memcachedstore"
 	"github.com/sessionkit/session/memstore"
 	"github.com/sessionkit/session/sqlitestore"
+	"github.com/sessionkit/session/storetest"
 	"github.com/sessionkit/session/storeurl"
 )
 

@@ -1,6 +1,3 @@
-// Package storetest is the conformance suite every session store must pass,
-// in the shape of testing/slogtest: a store package calls Run from its tests
-// with a function that opens a fresh store.
 package storetest
 
 import (
@@ -19,9 +16,11 @@ import (
 	"github.com/sessionkit/session"
 )
 
-// NewStore opens a fresh store for one test. The store must read the time
-// from now (for expiry) instead of the wall clock; the suite moves now
-// forward to test expiry without sleeping. Clean-up belongs in t.Cleanup.
+// NewStore opens a fresh, empty store for one test: Run calls it once per
+// case, in that case's subtest. The store must read the time from
+// now (for expiry) instead of the wall clock; the suite moves now forward to
+// test expiry without sleeping. Clean-up (closing the store, dropping its
+// table or key prefix) belongs in t.Cleanup.
 type NewStore func(t *testing.T, now func() time.Time) session.Store
 
 // Clock is a manual clock, safe for concurrent use.
@@ -100,7 +99,9 @@ type harness struct {
 	opts  Options
 }
 
-// NewID returns a random store ID.
+// NewID returns a random ID of the form the manager gives records (64
+// lowercase hex digits), for a store's own tests beside the suite. It is
+// safe for concurrent use.
 func NewID() string {
 	var b [32]byte
 	rand.Read(b[:])
