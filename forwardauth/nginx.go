@@ -1,6 +1,9 @@
 package forwardauth
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
 // serveNginx answers nginx's auth_request subrequests. nginx takes 2xx as
 // allow, 401 and 403 as deny, and anything else as an error, so those are
@@ -29,7 +32,11 @@ func (h *Handler) serveNginx(w http.ResponseWriter, r *http.Request) {
 	case Allowed:
 		h.allow(w, d)
 	case SignInRequired:
-		w.Header().Set("Location", h.loginLocation(t))
+		loc := h.loginLocation(t)
+		if strings.HasPrefix(loc, "/") {
+			loc = t.Scheme + "://" + t.Host + loc
+		}
+		w.Header().Set("Location", loc)
 		w.WriteHeader(http.StatusUnauthorized)
 	default:
 		w.WriteHeader(http.StatusForbidden)
