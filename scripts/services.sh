@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure every service the tests use is running on this machine: starts
 # Redis, PostgreSQL and MariaDB if they stopped, installs and starts memcached,
-# installs Chromium for the browser tests. Idempotent; safe to run often.
+# installs Chromium for the browser tests, and nginx and Caddy for sessiond's
+# real-proxy tests (which start their own instances, so none is started
+# here). Idempotent; safe to run often.
 set -u
 
 log() { echo "services: $*" >&2; }
@@ -57,4 +59,10 @@ if ! command -v chromium >/dev/null; then
 	log "installing chromium"
 	apt_install chromium
 fi
+for proxy in nginx caddy; do
+	if ! command -v "$proxy" >/dev/null; then
+		log "installing $proxy"
+		apt_install "$proxy"
+	fi
+done
 exit 0
