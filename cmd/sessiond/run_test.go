@@ -152,3 +152,41 @@ func TestServe(t *testing.T) {
 		t.Errorf("envoy check of /public/../admin: %d %q, want 302 to sign in", res.StatusCode, loc)
 	}
 }
+
+// -cookie-domain shares the session with subdomains: the cookie carries
+// the Domain and, since __Host- forbids one, the __Secure- prefix.
+func TestCookieDomain(t *testing.T) {
+	for _, tc := range []struct {
+		args         []string
+		name, domain string
+	}{
+		{nil, "__Host-session", ""},
+		{[]string{"-cookie-domain", "example.com"}, "__Secure-session", "example.com"},
+	} {
+		addr := startSessiond(t, append([]string{"-users", writeUsers(t)}, tc.args...)...)
+		res, err := http.Get("http://" + addr + "/login")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		m := csrfField.FindSubmatch(page)
+		if m == nil {
+			t.Fatalf("no CSRF field in %q", page)
+		}
+		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		res, err = noFollow.PostForm("http://"+addr+"/login", map[string][]string{
+			"username": {"alice"}, "password": {"wonderland"}, "csrf_token": {string(m[1])}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		cookies := res.Cookies()
+		if res.StatusCode != http.StatusSeeOther || len(cookies) != 1 {
+			t.Fatalf("%v: sign-in %d, cookies %v", tc.args, res.StatusCode, cookies)
+		}
+		if c := cookies[0]; c.Name != tc.name || c.Domain != tc.domain || !c.Secure || !c.HttpOnly {
+			t.Errorf("%v: cookie %+v, want %s with Domain %q", tc.args, c, tc.name, tc.domain)
+		}
+	}
+}
