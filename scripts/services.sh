@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure every service the tests use is running on this machine: starts
 # Redis, PostgreSQL and MariaDB if they stopped, installs and starts memcached,
-# installs Chromium for the browser tests and promtool for sessionprom's alert
-# rules. Idempotent; safe to run often.
+# installs Chromium for the browser tests, promtool for sessionprom's alert
+# rules, and nginx and Caddy for sessiond's real-proxy tests (which start
+# their own instances, so none is started here). Idempotent; safe to run often.
 set -u
 
 log() { echo "services: $*" >&2; }
@@ -66,4 +67,10 @@ if ! command -v chromium >/dev/null; then
 	log "installing chromium"
 	apt_install chromium
 fi
+for proxy in nginx caddy; do
+	if ! command -v "$proxy" >/dev/null; then
+		log "installing $proxy"
+		apt_install "$proxy"
+	fi
+done
 exit 0
