@@ -113,7 +113,13 @@
 // the record's version; on a conflict it reloads and replays them. Parallel
 // requests that set different keys all land; Update never loses an
 // increment; a destroyed session is never brought back by a slower request;
-// a slower request on a just-renewed ID carries its changes to the new one.
-// Changes are committed before the first byte of the response; a change after
-// that returns ErrResponseStarted.
+// a slower request on a just-renewed ID carries its changes to the new one,
+// unless a login or logout changed the session's user in between: then its
+// changes are dropped with ErrAuthChanged (409), so nothing a request wrote
+// as one user, or as a visitor who may have planted the ID, lands in another
+// user's session. Changes are committed before the first byte of the
+// response; a change after that returns ErrResponseStarted.
+//
+// A Manager is safe for concurrent use, and so are the functions that take a
+// request's context, from any goroutine while the request's handler runs.
 package session
