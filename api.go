@@ -262,9 +262,11 @@ func Login(ctx context.Context, subject string) error {
 // application means.
 func Logout(ctx context.Context) error { return Destroy(ctx) }
 
-// Destroy ends the session (logout): the record is deleted from the store and
-// the cookie expired. Changes made earlier in the request are dropped; later
-// ones return ErrDestroyed. A concurrent request cannot bring it back.
+// Destroy ends the session (logout): its record becomes an ended tombstone
+// without values, which never loads again and expires after
+// Config.RenewGrace, and the cookie is expired. Changes made earlier in the
+// request are dropped; later ones return ErrDestroyed. A concurrent request
+// cannot bring it back.
 func Destroy(ctx context.Context) error {
 	return metaChange(ctx, func(st *state) { st.destroy = true; st.ops, st.meta, st.renew = nil, metaOps{}, false })
 }

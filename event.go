@@ -76,7 +76,8 @@ type Event struct {
 }
 
 // LogEvents returns an OnEvent hook that logs each event to logger with the
-// session's store ID, never its token: the audit trail SECURITY.md asks for.
+// session's store ID, never its token: the audit trail of SECURITY.md's
+// "Abuse" section (TestLogEventsNeverLogsTokens checks it).
 // Routine events (touched, conflict) are logged at Debug, rejections and
 // client changes at Warn, the rest at Info.
 func LogEvents(logger *slog.Logger) func(context.Context, Event) {

@@ -98,9 +98,10 @@ type Decision struct {
 // Backend stores the state of rate-limited keys: one timestamp per key
 // (GCRA's theoretical arrival time). Implementations must be safe for
 // concurrent use and must decide atomically: two callers never both take
-// the last unit of quota. Memory and Redis are the implementations in this
-// package; most callers use a backend through a Limiter, which bounds and
-// hashes keys first.
+// the last unit of quota. Memory, in this package, and redislimit.Backend,
+// in the subpackage ratelimit/redislimit (so an app that limits in memory
+// compiles no Redis client), are the implementations; most callers use a
+// backend through a Limiter, which bounds and hashes keys first.
 type Backend interface {
 	// Allow takes n units of quota from key under limit and reports the
 	// decision. A denied request consumes nothing. n == 0 consumes nothing
@@ -115,7 +116,7 @@ type Backend interface {
 }
 
 // gcra is the generic cell rate algorithm, the one every backend runs
-// (the Redis backend runs it in Lua, in microseconds). tat is the key's
+// (redislimit runs it ported to Lua, on microseconds). tat is the key's
 // theoretical arrival time, now the current time, both on the same
 // nanosecond scale; a missing key has tat <= now. It returns the decision,
 // and the new tat to store when store is true.

@@ -18,8 +18,8 @@ type MemoryOptions struct {
 }
 
 // Memory is an in-process Backend: the fastest, and the one for a single
-// app instance or for tests. Limits are per process; use Redis to share
-// them between instances.
+// app instance or for tests. Limits are per process; use redislimit.Backend
+// (package ratelimit/redislimit) to share them between instances.
 //
 // Keys live in 64 shards, each a map from key to one int64 behind its own
 // mutex. A background goroutine removes idle keys every
