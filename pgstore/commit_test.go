@@ -3,8 +3,6 @@ package pgstore_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,61 +10,6 @@ import (
 	"github.com/sessionkit/session/pgstore"
 	"github.com/sessionkit/session/storetest"
 )
-
-// TestCreateRace creates the same ID from several goroutines at once, over
-// no row and over an expired row (which counts as absent): exactly one
-// create wins, the others get ErrConflict, and the winner is stored.
-func TestCreateRace(t *testing.T) {
-	pool := openPool(t, "", 8)
-	clock := storetest.NewClock()
-	s := newStore(t, pool, pgstore.Options{Now: clock.Now, DisableSweeper: true})
-	ctx := context.Background()
-	for _, overExpired := range []bool{false, true} {
-		t.Run(fmt.Sprintf("overExpired=%v", overExpired), func(t *testing.T) {
-			id := storetest.NewID()
-			if overExpired {
-				old := newRecord(clock.Now())
-				old.ID, old.Subject, old.IdleDeadline = id, "old-owner", clock.Now().Add(time.Minute)
-				if err := s.Commit(ctx, old, 0); err != nil {
-					t.Fatal(err)
-				}
-				clock.Advance(2 * time.Minute)
-			}
-			const racers = 8
-			var wg sync.WaitGroup
-			errs := make([]error, racers)
-			recs := make([]*session.Record, racers)
-			for i := range racers {
-				rec := newRecord(clock.Now())
-				rec.ID, rec.Subject = id, fmt.Sprintf("racer-%d", i)
-				recs[i] = rec
-				wg.Go(func() { errs[i] = s.Commit(ctx, rec, 0) })
-			}
-			wg.Wait()
-			winner := -1
-			for i, err := range errs {
-				switch {
-				case err == nil && winner >= 0:
-					t.Fatalf("racers %d and %d both created the session", winner, i)
-				case err == nil:
-					winner = i
-				case !errors.Is(err, session.ErrConflict):
-					t.Fatalf("racer %d: %v; want nil or ErrConflict", i, err)
-				}
-			}
-			if winner < 0 {
-				t.Fatal("no racer created the session")
-			}
-			got, err := s.Load(ctx, id)
-			if err != nil || got.Subject != recs[winner].Subject {
-				t.Fatalf("Load = %+v, %v; want the winner's record", got, err)
-			}
-			if list, err := s.ListSubject(ctx, "old-owner"); err != nil || len(list) != 0 {
-				t.Fatalf("the expired owner still lists %d sessions, %v", len(list), err)
-			}
-		})
-	}
-}
 
 // TestTouch checks what the conformance suite leaves out: a touch keeps the
 // version, and a tombstone cannot be touched.

@@ -67,6 +67,7 @@ func RunOptions(t *testing.T, newStore NewStore, opts Options) {
 		{"RoundTrip", testRoundTrip},
 		{"LoadMissing", testLoadMissing},
 		{"CreateOnlyIfAbsent", testCreateOnlyIfAbsent},
+		{"CreateRace", testCreateRace},
 		{"CompareAndSwap", testCompareAndSwap},
 		{"CommitToAbsentNeverCreates", testCommitToAbsent},
 		{"NoResurrectionAfterDelete", testNoResurrection},
@@ -207,6 +208,58 @@ func testCreateOnlyIfAbsent(t *testing.T, h *harness) {
 		t.Fatalf("second create of the same ID = %v; want ErrConflict", err)
 	}
 	sameRecord(t, h.load(rec.ID), rec)
+}
+
+// testCreateRace creates one ID from several goroutines at once, over no
+// record and over an expired one (which counts as absent): exactly one
+// create wins, the others get ErrConflict, the winner is stored, and the
+// expired record's owner no longer lists it.
+func testCreateRace(t *testing.T, h *harness) {
+	for _, overExpired := range []bool{false, true} {
+		t.Run(fmt.Sprintf("overExpired=%v", overExpired), func(t *testing.T) {
+			id := NewID()
+			owner := "old-owner-" + id[:8]
+			if overExpired {
+				old := h.record()
+				old.ID, old.Subject, old.IdleDeadline = id, owner, h.clock.Now().Add(time.Minute)
+				h.commit(old, 0)
+				h.clock.Advance(2 * time.Minute)
+			}
+			const racers = 8
+			var wg sync.WaitGroup
+			errs := make([]error, racers)
+			recs := make([]*session.Record, racers)
+			for i := range racers {
+				rec := h.record()
+				rec.ID, rec.Subject = id, fmt.Sprintf("racer-%d-%s", i, id[:8])
+				recs[i] = rec
+				wg.Go(func() { errs[i] = h.store.Commit(h.ctx, rec, 0) })
+			}
+			wg.Wait()
+			winner := -1
+			for i, err := range errs {
+				switch {
+				case err == nil && winner >= 0:
+					t.Fatalf("racers %d and %d both created the session", winner, i)
+				case err == nil:
+					winner = i
+				case !errors.Is(err, session.ErrConflict):
+					t.Fatalf("racer %d: %v; want nil or ErrConflict", i, err)
+				}
+			}
+			if winner < 0 {
+				t.Fatal("no racer created the session")
+			}
+			if got := h.load(id); got.Subject != recs[winner].Subject {
+				t.Fatalf("Load has subject %q; want the winner's %q", got.Subject, recs[winner].Subject)
+			}
+			if idx, ok := h.store.(session.SubjectIndex); ok {
+				if list, err := idx.ListSubject(h.ctx, owner); err != nil || len(list) != 0 {
+					t.Fatalf("the expired record's owner still lists %d sessions, %v", len(list), err)
+				}
+			}
+		})
+	}
 }
 
 func testCompareAndSwap(t *testing.T, h *harness) {
