@@ -37,3 +37,6 @@ func ReasonOf(err error) Reason {
 	}
 	return ""
 }
+
+// ParseSFString exposes parseSFString.
+var ParseSFString = parseSFString

@@ -64,7 +64,8 @@ func TestVerifyProof(t *testing.T) {
 		{name: "refresh with a jwk", reg: ec.jwkJSON(), reason: dbsc.ReasonJWKForbidden, token: ec.proof(jti, true)},
 		{name: "jwk with a private member", reason: dbsc.ReasonJWK, token: func() string {
 			j := ec.jwk()
-			j["d"] = b64.EncodeToString(ec.ec.D.Bytes())
+			d, _ := ec.ec.Bytes()
+			j["d"] = b64.EncodeToString(d)
 			return ec.sign(map[string]any{"typ": "dbsc+jwt", "alg": "ES256", "jwk": j}, map[string]any{"jti": jti})
 		}()},
 		{name: "jwk P-384", reason: dbsc.ReasonJWK, token: func() string {
