@@ -36,7 +36,8 @@ type app struct {
 	api      *session.Manager // the same store, token in Authorization: Bearer
 	csrf     *csrf.Protection
 	limits   loginLimits
-	guessing *guessWatch // unknown or malformed session IDs per client address
+	guessing *guessWatch  // unknown or malformed session IDs per client address
+	activity *activityLog // recent security events, for the activity page
 	metrics  *sessionprom.Metrics
 	reg      *prometheus.Registry
 	pages    map[string]*template.Template
@@ -44,6 +45,8 @@ type app struct {
 	// recentAuth is how recent a login must be for "sign out all other
 	// devices".
 	recentAuth time.Duration
+	// clientChange is the -client-change policy, as the flag spells it.
+	clientChange string
 }
 
 // Session keys. Each holds one JSON value.
@@ -88,6 +91,7 @@ func (a *app) routes() http.Handler {
 		session.RequireRecentAuth(a.recentAuth, reauth)(http.HandlerFunc(a.revokeOtherDevices)))
 	web.HandleFunc("GET /admin/sessions", a.adminPage)
 	web.HandleFunc("POST /admin/sessions/revoke", a.adminRevoke)
+	web.HandleFunc("GET /admin/activity", a.activityPage)
 
 	api := http.NewServeMux()
 	api.HandleFunc("POST /api/login", a.apiLogin)
@@ -102,7 +106,7 @@ func (a *app) routes() http.Handler {
 	root.HandleFunc("GET /healthz", a.healthz)
 	root.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelError)}))
 	root.Handle("GET /static/", cacheFor(time.Hour, http.StripPrefix("/static/", http.FileServerFS(static))))
-	return a.accessLog(securityHeaders(root))
+	return a.accessLog(securityHeaders(withRequest(root)))
 }
 
 // parseTemplates parses each page together with the layout.
@@ -320,6 +324,7 @@ type errorPage struct{ Text string }
 // visitor's language instead of plain text.
 func (a *app) csrfRefused(w http.ResponseWriter, r *http.Request, err error) {
 	a.log.WarnContext(r.Context(), "csrf: request refused", "path", redactPath(r), "reason", err)
+	a.activity.record(activityEvent{Kind: actCSRF, User: session.Subject(r.Context()), Client: clientSummary(r), Session: session.ID(r.Context())})
 	if a.metrics != nil {
 		a.metrics.Rejected(sessionprom.CSRFReason(err))
 	}

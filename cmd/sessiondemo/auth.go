@@ -62,6 +62,11 @@ func (a *app) attempt(r *http.Request, name, password string) (u *user, retry ti
 			if a.metrics != nil {
 				a.metrics.Rejected(sessionprom.ReasonRateLimit)
 			}
+			target := ""
+			if lookupUser(name) != nil {
+				target = name // a made-up name is not shown
+			}
+			a.activity.record(activityEvent{Kind: actRateLimit, User: target, Client: clientSummary(r), Session: session.ID(ctx)})
 			return nil, max(d.RetryAfter, time.Second), nil
 		}
 	}

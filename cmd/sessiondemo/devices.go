@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -161,7 +162,7 @@ func (a *app) adminRevoke(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unknown user", http.StatusBadRequest)
 		return
 	}
-	n, err := a.web.RevokeSubject(ctx, name)
+	n, err := a.web.RevokeSubject(context.WithValue(ctx, actorKey{}, session.Subject(ctx)), name)
 	if errors.Is(err, session.ErrUnsupported) {
 		a.flashError(r, "devices.unsupported")
 		redirect(w, r, "/admin/sessions")

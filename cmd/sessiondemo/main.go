@@ -24,6 +24,7 @@
 //	POST /account/sessions/revoke-others       sign out all others (needs a recent login)
 //	GET  /admin/sessions                       live sessions of every user (admins)
 //	POST /admin/sessions/revoke                end a user's sessions (admins)
+//	GET  /admin/activity                       security activity: events of the last hour (admins)
 //	POST /api/login, GET /api/me, POST /api/cart/add, POST /api/logout
 //	                                      JSON API, Authorization: Bearer
 //	GET  /healthz, GET /metrics                health check, Prometheus metrics

@@ -38,6 +38,14 @@ type config struct {
 	recentAuth      time.Duration
 	logLevel        slog.Level
 	csrfKeyFile     string
+	clientChange    string // log, reauth or destroy
+}
+
+// clientChangePolicies maps -client-change to the library's policies.
+var clientChangePolicies = map[string]session.ClientChangePolicy{
+	"log":     session.ClientChangeLog,
+	"reauth":  session.ClientChangeReauth,
+	"destroy": session.ClientChangeDestroy,
 }
 
 const usage = `Usage: sessiondemo [flags]
@@ -72,6 +80,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	fs.StringVar(&c.csrfKeyFile, "csrf-key-file", "",
 		"`file` holding the key (at least 32 random bytes, e.g. head -c 32 /dev/urandom) that signs the CSRF tokens of visitors without a session; give every instance behind one address the same file (default: a key drawn at startup, good for this process only)")
+	fs.StringVar(&c.clientChange, "client-change", "reauth",
+		"what a signed-in session used by another browser or from another network does: log (carry on), reauth (sign the user out, keeping the cart for the browser that signed in) or destroy (end the session)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -83,6 +93,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("-idle-timeout and -absolute-timeout must be positive")
 	case c.recentAuth <= 0:
 		return nil, errors.New("-recent-auth must be positive")
+	}
+	if _, ok := clientChangePolicies[c.clientChange]; !ok {
+		return nil, fmt.Errorf("-client-change %q: want log, reauth or destroy", c.clientChange)
 	}
 	return c, nil
 }
@@ -174,7 +187,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // newApp wires the session managers, CSRF protection, rate limits and
 // metrics around store.
 func newApp(cfg *config, log *slog.Logger, store session.Store, backend ratelimit.Backend) (*app, error) {
-	a := &app{log: log, store: store, recentAuth: cfg.recentAuth}
+	a := &app{log: log, store: store, recentAuth: cfg.recentAuth, clientChange: cfg.clientChange,
+		activity: newActivityLog(time.Now)}
 	var err error
 	if a.pages, err = parseTemplates(); err != nil {
 		return nil, err
@@ -196,15 +210,20 @@ func newApp(cfg *config, log *slog.Logger, store session.Store, backend ratelimi
 	if a.guessing, err = newGuessWatch(backend, log, a.reg); err != nil {
 		return nil, err
 	}
+	a.guessing.onAlert = func(r *http.Request, _ guessAlert) {
+		a.activity.record(activityEvent{Kind: actGuessing, Client: clientSummary(r)})
+	}
 	logEvents := session.LogEvents(log) // store IDs only, never tokens
 	base := session.Config{
 		IdleTimeout:     cfg.idleTimeout,
 		AbsoluteTimeout: cfg.absoluteTimeout,
 		Cookie:          session.Cookie{InsecureCookie: cfg.insecureCookie},
 		Logger:          log,
+		ClientChange:    clientChangePolicies[cfg.clientChange],
 		OnEvent: func(ctx context.Context, e session.Event) {
 			logEvents(ctx, e)
 			a.guessing.observe(ctx, e)
+			a.activity.observe(ctx, e)
 		},
 	}
 	web := base

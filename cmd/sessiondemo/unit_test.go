@@ -72,7 +72,7 @@ func TestTranslationsComplete(t *testing.T) {
 	}
 
 	used := map[string]bool{}
-	keyRE := regexp.MustCompile(`"((?:site|nav|footer|catalog|cart|flash|login|prefs|checkout|order|devices|admin|error)\.[a-z_.]*[a-z_])"`)
+	keyRE := regexp.MustCompile(`"((?:site|nav|footer|catalog|cart|flash|login|prefs|checkout|order|devices|admin|error|activity|kind)\.[a-z_.]*[a-z_])"`)
 	scan := func(name string, data []byte) {
 		for _, m := range keyRE.FindAllSubmatch(data, -1) {
 			used[string(m[1])] = true
@@ -102,6 +102,9 @@ func TestTranslationsComplete(t *testing.T) {
 	for _, o := range append(append([]option{}, deliveries...), payments...) {
 		used["checkout."+o.ID] = true
 	}
+	for _, k := range activityKinds {
+		used["kind."+string(k)] = true
+	}
 	for _, th := range themes {
 		used["prefs.theme."+th] = true
 	}
@@ -120,7 +123,7 @@ func TestTemplatesRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"catalog", "cart", "login", "prefs", "checkout1", "checkout2", "checkout3", "review", "order", "devices", "admin", "error"} {
+	for _, name := range []string{"catalog", "cart", "login", "prefs", "checkout1", "checkout2", "checkout3", "review", "order", "devices", "admin", "activity", "error"} {
 		if pages[name] == nil {
 			t.Errorf("no template %s", name)
 		}
@@ -239,7 +242,7 @@ func TestHelp(t *testing.T) {
 	if err := Run(context.Background(), []string{"-h"}, &stdout, &stderr); err != nil {
 		t.Fatalf("-h: %v", err)
 	}
-	for _, flag := range []string{"-addr", "-store", "-ratelimit-store", "-idle-timeout", "-absolute-timeout", "-insecure-cookie", "-recent-auth", "alice / wonderland"} {
+	for _, flag := range []string{"-addr", "-store", "-ratelimit-store", "-idle-timeout", "-absolute-timeout", "-insecure-cookie", "-recent-auth", "-client-change", "alice / wonderland"} {
 		if !strings.Contains(stderr.String(), flag) {
 			t.Errorf("usage lacks %s:\n%s", flag, stderr.String())
 		}
