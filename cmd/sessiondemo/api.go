@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -58,7 +59,10 @@ func (a *app) apiLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if err := session.Login(ctx, u.Name); err != nil {
+	if err := session.Login(ctx, u.Name); errors.Is(err, session.ErrLimit) {
+		writeJSON(w, http.StatusConflict, apiError{fmt.Sprintf("already signed in on %d devices, the most allowed: sign out on one first", a.maxSessions)})
+		return
+	} else if err != nil {
 		a.fail(w, r, err)
 		return
 	}

@@ -47,6 +47,8 @@ type app struct {
 	recentAuth time.Duration
 	// clientChange is the -client-change policy, as the flag spells it.
 	clientChange string
+	// maxSessions is the cap on a user's live sessions, 0 for none.
+	maxSessions int
 }
 
 // Session keys. Each holds one JSON value.
@@ -56,6 +58,7 @@ const (
 	keyCheckout = "checkout" // checkoutState
 	keyFlash    = "flash"    // flash, shown once (session.Pop)
 	keyOrder    = "order"    // order, the confirmation of the last order (session.Pop)
+	// keyEvicted (sessioncap.go) holds the sessions a login ended to make room.
 )
 
 // routes returns the whole application. Browser pages run inside the cookie

@@ -116,6 +116,7 @@ type loginView struct {
 	Next         string
 	Error        string // message key
 	RetrySeconds int
+	Max          int // the session cap, for login.cap
 	SignedInAs   string
 }
 
@@ -146,11 +147,20 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		a.render(w, r, http.StatusUnprocessableEntity, "login", "login.title", v)
 		return
 	}
-	if err := signIn(r.Context(), u, r.PostFormValue("remember") != ""); err != nil {
+	evicted, err := a.signInCapped(r, u, r.PostFormValue("remember") != "")
+	switch {
+	case errors.Is(err, session.ErrLimit):
+		v.Error, v.Max = "login.cap", a.maxSessions
+		a.render(w, r, http.StatusConflict, "login", "login.title", v)
+		return
+	case err != nil:
 		a.fail(w, r, err)
 		return
+	case evicted > 0:
+		a.flash(r, "flash.welcome_evicted", u.Name, strconv.Itoa(evicted), strconv.Itoa(a.maxSessions))
+	default:
+		a.flash(r, "flash.welcome", u.Name)
 	}
-	a.flash(r, "flash.welcome", u.Name)
 	redirect(w, r, v.Next)
 }
 

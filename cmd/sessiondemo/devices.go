@@ -38,6 +38,8 @@ func devicesOf(list []session.Metadata) []device {
 
 type devicesView struct {
 	Devices      []device
+	Evicted      []evictedSession // signed out to make room for this session
+	Max          int
 	Unsupported  bool
 	ReauthMinute int
 }
@@ -47,7 +49,13 @@ func (a *app) devicesPage(w http.ResponseWriter, r *http.Request) {
 	if a.requireUser(w, r) == nil {
 		return
 	}
-	v := devicesView{ReauthMinute: int((a.recentAuth + time.Minute - 1) / time.Minute)}
+	v := devicesView{ReauthMinute: int((a.recentAuth + time.Minute - 1) / time.Minute), Max: a.maxSessions}
+	evicted, err := session.Get[[]evictedSession](r.Context(), keyEvicted)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	v.Evicted = evicted
 	list, err := session.Devices(r.Context())
 	switch {
 	case errors.Is(err, session.ErrUnsupported):

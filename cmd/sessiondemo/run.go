@@ -39,6 +39,8 @@ type config struct {
 	logLevel        slog.Level
 	csrfKeyFile     string
 	clientChange    string // log, reauth or destroy
+	maxSessions     int
+	maxPolicy       string // evict-oldest or refuse-new
 }
 
 // clientChangePolicies maps -client-change to the library's policies.
@@ -82,6 +84,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		"`file` holding the key (at least 32 random bytes, e.g. head -c 32 /dev/urandom) that signs the CSRF tokens of visitors without a session; give every instance behind one address the same file (default: a key drawn at startup, good for this process only)")
 	fs.StringVar(&c.clientChange, "client-change", "reauth",
 		"what a signed-in session used by another browser or from another network does: log (carry on), reauth (sign the user out, keeping the cart for the browser that signed in) or destroy (end the session)")
+	fs.IntVar(&c.maxSessions, "max-sessions", 5, "live sessions one user may have at once; 0 for no cap")
+	fs.StringVar(&c.maxPolicy, "max-sessions-policy", "evict-oldest",
+		"what a sign-in beyond -max-sessions does: evict-oldest (sign out the user's oldest session) or refuse-new (refuse the sign-in)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -93,6 +98,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("-idle-timeout and -absolute-timeout must be positive")
 	case c.recentAuth <= 0:
 		return nil, errors.New("-recent-auth must be positive")
+	}
+	if c.maxSessions < 0 {
+		return nil, errors.New("-max-sessions must be 0 (no cap) or more")
+	}
+	if _, ok := limitPolicies[c.maxPolicy]; !ok {
+		return nil, fmt.Errorf("-max-sessions-policy %q: want evict-oldest or refuse-new", c.maxPolicy)
 	}
 	if _, ok := clientChangePolicies[c.clientChange]; !ok {
 		return nil, fmt.Errorf("-client-change %q: want log, reauth or destroy", c.clientChange)
@@ -188,7 +199,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // metrics around store.
 func newApp(cfg *config, log *slog.Logger, store session.Store, backend ratelimit.Backend) (*app, error) {
 	a := &app{log: log, store: store, recentAuth: cfg.recentAuth, clientChange: cfg.clientChange,
-		activity: newActivityLog(time.Now)}
+		activity: newActivityLog(time.Now), maxSessions: cfg.maxSessions}
+	if _, ok := store.(session.SubjectIndex); !ok && a.maxSessions > 0 {
+		log.Warn("the store cannot list sessions by user: no cap on concurrent sessions", "max_sessions", a.maxSessions)
+		a.maxSessions = 0
+	}
 	var err error
 	if a.pages, err = parseTemplates(); err != nil {
 		return nil, err
@@ -220,8 +235,13 @@ func newApp(cfg *config, log *slog.Logger, store session.Store, backend ratelimi
 		Cookie:          session.Cookie{InsecureCookie: cfg.insecureCookie},
 		Logger:          log,
 		ClientChange:    clientChangePolicies[cfg.clientChange],
+		// Both managers share the cap: a user's browser and API sessions
+		// count together.
+		MaxSessionsPerUser: a.maxSessions,
+		LimitPolicy:        limitPolicies[cfg.maxPolicy],
 		OnEvent: func(ctx context.Context, e session.Event) {
 			logEvents(ctx, e)
+			observeEvictions(ctx, e)
 			a.guessing.observe(ctx, e)
 			a.activity.observe(ctx, e)
 		},

@@ -213,6 +213,9 @@ func TestRunErrors(t *testing.T) {
 		{"unreachable redis", []string{"-store", "memory:", "-ratelimit-store", "redis://:s3cret@127.0.0.1:1/0"}, "ping"},
 		{"bad address", []string{"-store", "memory:", "-addr", "256.0.0.1:99999"}, "listen"},
 		{"bad log level", []string{"-log-level", "loud"}, "log-level"},
+		{"bad client change", []string{"-client-change", "maybe"}, "want log, reauth or destroy"},
+		{"negative cap", []string{"-max-sessions", "-1"}, "-max-sessions must be 0"},
+		{"bad cap policy", []string{"-max-sessions-policy", "lru"}, "want evict-oldest or refuse-new"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -242,7 +245,7 @@ func TestHelp(t *testing.T) {
 	if err := Run(context.Background(), []string{"-h"}, &stdout, &stderr); err != nil {
 		t.Fatalf("-h: %v", err)
 	}
-	for _, flag := range []string{"-addr", "-store", "-ratelimit-store", "-idle-timeout", "-absolute-timeout", "-insecure-cookie", "-recent-auth", "-client-change", "alice / wonderland"} {
+	for _, flag := range []string{"-addr", "-store", "-ratelimit-store", "-idle-timeout", "-absolute-timeout", "-insecure-cookie", "-recent-auth", "-client-change", "-max-sessions", "-max-sessions-policy", "alice / wonderland"} {
 		if !strings.Contains(stderr.String(), flag) {
 			t.Errorf("usage lacks %s:\n%s", flag, stderr.String())
 		}
