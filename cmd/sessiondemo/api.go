@@ -57,6 +57,9 @@ func (a *app) apiLogin(w http.ResponseWriter, r *http.Request) {
 	case u == nil:
 		writeJSON(w, http.StatusUnauthorized, apiError{"wrong user name or password"})
 		return
+	case a.accounts.Disabled(u.Name):
+		writeJSON(w, http.StatusForbidden, apiError{"this account is disabled"})
+		return
 	}
 	ctx := r.Context()
 	if err := session.Login(ctx, u.Name); errors.Is(err, session.ErrLimit) {

@@ -38,6 +38,7 @@ type app struct {
 	limits   loginLimits
 	guessing *guessWatch  // unknown or malformed session IDs per client address
 	activity *activityLog // recent security events, for the activity page
+	accounts accounts     // the disabled accounts
 	metrics  *sessionprom.Metrics
 	reg      *prometheus.Registry
 	pages    map[string]*template.Template
@@ -95,6 +96,8 @@ func (a *app) routes() http.Handler {
 	web.HandleFunc("GET /admin/sessions", a.adminPage)
 	web.HandleFunc("POST /admin/sessions/revoke", a.adminRevoke)
 	web.HandleFunc("GET /admin/activity", a.activityPage)
+	web.HandleFunc("POST /admin/users/disable", a.adminDisable)
+	web.HandleFunc("POST /admin/users/enable", a.adminEnable)
 
 	api := http.NewServeMux()
 	api.HandleFunc("POST /api/login", a.apiLogin)
@@ -104,8 +107,8 @@ func (a *app) routes() http.Handler {
 
 	static, _ := fs.Sub(staticFS, "static")
 	root := http.NewServeMux()
-	root.Handle("/", a.web.Handler(limitBody(a.csrf.Handler(web))))
-	root.Handle("/api/", a.api.Handler(api))
+	root.Handle("/", a.web.Handler(limitBody(a.refuseDisabled(a.csrf.Handler(web)))))
+	root.Handle("/api/", a.api.Handler(a.refuseDisabledAPI(api)))
 	root.HandleFunc("GET /healthz", a.healthz)
 	root.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelError)}))
 	root.Handle("GET /static/", cacheFor(time.Hour, http.StripPrefix("/static/", http.FileServerFS(static))))

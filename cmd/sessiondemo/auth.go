@@ -146,6 +146,11 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		v.Error = "login.invalid"
 		a.render(w, r, http.StatusUnprocessableEntity, "login", "login.title", v)
 		return
+	case a.accounts.Disabled(u.Name):
+		// Said only to whoever knows the password.
+		v.Error = "login.disabled"
+		a.render(w, r, http.StatusForbidden, "login", "login.title", v)
+		return
 	}
 	evicted, err := a.signInCapped(r, u, r.PostFormValue("remember") != "")
 	switch {

@@ -121,6 +121,8 @@ type adminUser struct {
 	Name     string
 	Role     string
 	Sessions []device
+	Disabled bool
+	Self     bool // the admin looking at the page, who cannot disable themselves
 }
 
 // GET /admin/sessions: live sessions of every known user. Admins only: 403
@@ -145,7 +147,8 @@ func (a *app) adminPage(w http.ResponseWriter, r *http.Request) {
 		for i := range list {
 			list[i].Current = list[i].ID == current
 		}
-		v.Users = append(v.Users, adminUser{Name: name, Role: users[name].Role, Sessions: devicesOf(list)})
+		v.Users = append(v.Users, adminUser{Name: name, Role: users[name].Role, Sessions: devicesOf(list),
+			Disabled: a.accounts.Disabled(name), Self: name == session.Subject(ctx)})
 	}
 	if c, ok := a.store.(session.Counter); ok {
 		n, err := c.Count(ctx)

@@ -25,6 +25,7 @@
 //	GET  /admin/sessions                       live sessions of every user (admins)
 //	POST /admin/sessions/revoke                end a user's sessions (admins)
 //	GET  /admin/activity                       security activity: events of the last hour (admins)
+//	POST /admin/users/disable, /enable         disable an account (ends its sessions) or enable it (admins)
 //	POST /api/login, GET /api/me, POST /api/cart/add, POST /api/logout
 //	                                      JSON API, Authorization: Bearer
 //	GET  /healthz, GET /metrics                health check, Prometheus metrics
