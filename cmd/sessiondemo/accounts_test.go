@@ -55,7 +55,7 @@ func testAccountDisable(t *testing.T, store string) {
 	r = alice.post("/admin/users/disable", url.Values{"user": {"bob"}})
 	wantRedirect(t, r, "/admin/sessions")
 	r = alice.follow(r)
-	wantBody(t, r, "The account bob is disabled: 3 sessions ended.", `id="disabled-bob"`, `id="enable-bob"`)
+	wantBody(t, r, "The account bob is disabled; sessions ended: 3.", `id="disabled-bob"`, `id="enable-bob"`)
 	if got := countIn(t, r.Body, "bob"); got != 0 {
 		t.Errorf("admin page after the disable: bob has %d sessions, want 0", got)
 	}
