@@ -50,6 +50,8 @@ type app struct {
 	clientChange string
 	// maxSessions is the cap on a user's live sessions, 0 for none.
 	maxSessions int
+	// clients finds the client's address behind the trusted proxies.
+	clients clientAddrs
 }
 
 // Session keys. Each holds one JSON value.
@@ -112,7 +114,7 @@ func (a *app) routes() http.Handler {
 	root.HandleFunc("GET /healthz", a.healthz)
 	root.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelError)}))
 	root.Handle("GET /static/", cacheFor(time.Hour, http.StripPrefix("/static/", http.FileServerFS(static))))
-	return a.accessLog(securityHeaders(withRequest(root)))
+	return a.clients.realClient(a.accessLog(securityHeaders(withRequest(root))))
 }
 
 // parseTemplates parses each page together with the layout.

@@ -8,8 +8,9 @@
 // keeps its sessions in sessiondemo.db, an SQLite file in the working
 // directory; -store picks another store (memory:, redis://, postgres://,
 // mysql://, memcached://, see package storeurl), and two instances on one
-// Redis share their sessions and their login rate limits. sessiondemo -h
-// lists the flags.
+// Redis share their sessions and their login rate limits. Behind a reverse
+// proxy, -trusted-proxies names it, so that the client's address comes from
+// its X-Forwarded-For (or Forwarded) header. sessiondemo -h lists the flags.
 //
 // The pages work without JavaScript:
 //

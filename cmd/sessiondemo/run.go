@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,6 +42,8 @@ type config struct {
 	clientChange    string // log, reauth or destroy
 	maxSessions     int
 	maxPolicy       string // evict-oldest or refuse-new
+	trustedProxies  ratelimit.TrustedProxies
+	proxyHeader     string // x-forwarded-for or forwarded
 }
 
 // clientChangePolicies maps -client-change to the library's policies.
@@ -87,6 +90,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.maxSessions, "max-sessions", 5, "live sessions one user may have at once; 0 for no cap")
 	fs.StringVar(&c.maxPolicy, "max-sessions-policy", "evict-oldest",
 		"what a sign-in beyond -max-sessions does: evict-oldest (sign out the user's oldest session) or refuse-new (refuse the sign-in)")
+	fs.Func("trusted-proxies", "`CIDR,...` of the reverse proxies in front of the app (e.g. 127.0.0.1/32,10.0.0.0/8): a request from one of them comes from the address it reports in -proxy-header; any other request from its RemoteAddr (default: trust nobody)",
+		func(s string) (err error) {
+			c.trustedProxies, err = parseTrustedProxies(s)
+			return err
+		})
+	fs.StringVar(&c.proxyHeader, "proxy-header", "x-forwarded-for", "the `header` the trusted proxies report the client's address in: x-forwarded-for or forwarded (RFC 7239)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -98,6 +107,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("-idle-timeout and -absolute-timeout must be positive")
 	case c.recentAuth <= 0:
 		return nil, errors.New("-recent-auth must be positive")
+	}
+	c.proxyHeader = strings.ToLower(c.proxyHeader)
+	if !slices.Contains(proxyHeaders, c.proxyHeader) {
+		return nil, fmt.Errorf("-proxy-header %q: want x-forwarded-for or forwarded", c.proxyHeader)
 	}
 	if c.maxSessions < 0 {
 		return nil, errors.New("-max-sessions must be 0 (no cap) or more")
@@ -153,7 +166,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "sessiondemo listening on http://%s\n", ln.Addr())
 	log.Info("listening", "addr", ln.Addr().String(), "store", storeurl.Redact(cfg.store),
 		"ratelimit_store", storeurl.Redact(backendURL), "idle_timeout", cfg.idleTimeout,
-		"absolute_timeout", cfg.absoluteTimeout, "insecure_cookie", cfg.insecureCookie)
+		"absolute_timeout", cfg.absoluteTimeout, "insecure_cookie", cfg.insecureCookie,
+		"trusted_proxies", len(cfg.trustedProxies), "max_sessions", a.maxSessions, "client_change", cfg.clientChange)
 	if scheme, _, _ := strings.Cut(strings.ToLower(cfg.store), ":"); scheme != "memory" && !strings.HasPrefix(scheme, "sqlite") {
 		if backendURL == "memory:" {
 			log.Warn("login rate limits are kept in this process: instances sharing the store do not share them; pass -ratelimit-store redis://HOST:6379/DB to share them")
@@ -199,7 +213,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // metrics around store.
 func newApp(cfg *config, log *slog.Logger, store session.Store, backend ratelimit.Backend) (*app, error) {
 	a := &app{log: log, store: store, recentAuth: cfg.recentAuth, clientChange: cfg.clientChange,
-		activity: newActivityLog(time.Now), maxSessions: cfg.maxSessions}
+		activity: newActivityLog(time.Now), maxSessions: cfg.maxSessions,
+		clients: clientAddrs{trusted: cfg.trustedProxies, forwarded: cfg.proxyHeader == "forwarded"}}
 	if _, ok := store.(session.SubjectIndex); !ok && a.maxSessions > 0 {
 		log.Warn("the store cannot list sessions by user: no cap on concurrent sessions", "max_sessions", a.maxSessions)
 		a.maxSessions = 0

@@ -216,6 +216,8 @@ func TestRunErrors(t *testing.T) {
 		{"bad client change", []string{"-client-change", "maybe"}, "want log, reauth or destroy"},
 		{"negative cap", []string{"-max-sessions", "-1"}, "-max-sessions must be 0"},
 		{"bad cap policy", []string{"-max-sessions-policy", "lru"}, "want evict-oldest or refuse-new"},
+		{"bad trusted proxy", []string{"-trusted-proxies", "10.0.0.0/8,nonsense"}, "trusted proxy \"nonsense\""},
+		{"bad proxy header", []string{"-proxy-header", "X-Real-IP"}, "want x-forwarded-for or forwarded"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -245,7 +247,7 @@ func TestHelp(t *testing.T) {
 	if err := Run(context.Background(), []string{"-h"}, &stdout, &stderr); err != nil {
 		t.Fatalf("-h: %v", err)
 	}
-	for _, flag := range []string{"-addr", "-store", "-ratelimit-store", "-idle-timeout", "-absolute-timeout", "-insecure-cookie", "-recent-auth", "-client-change", "-max-sessions", "-max-sessions-policy", "alice / wonderland"} {
+	for _, flag := range []string{"-addr", "-store", "-ratelimit-store", "-idle-timeout", "-absolute-timeout", "-insecure-cookie", "-recent-auth", "-client-change", "-max-sessions", "-max-sessions-policy", "-trusted-proxies", "-proxy-header", "alice / wonderland"} {
 		if !strings.Contains(stderr.String(), flag) {
 			t.Errorf("usage lacks %s:\n%s", flag, stderr.String())
 		}
