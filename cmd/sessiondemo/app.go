@@ -106,6 +106,7 @@ func (a *app) routes() http.Handler {
 	api.HandleFunc("GET /api/me", a.apiMe)
 	api.HandleFunc("POST /api/cart/add", a.apiCartAdd)
 	api.HandleFunc("POST /api/logout", a.apiLogout)
+	api.HandleFunc("/api/", apiNotFound)
 
 	static, _ := fs.Sub(staticFS, "static")
 	root := http.NewServeMux()

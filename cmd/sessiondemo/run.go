@@ -35,6 +35,8 @@ type config struct {
 	rateLimitStore  string
 	idleTimeout     time.Duration
 	absoluteTimeout time.Duration
+	rememberIdle    time.Duration // of a session with "keep me signed in"
+	rememberAbs     time.Duration
 	insecureCookie  bool
 	recentAuth      time.Duration
 	logLevel        slog.Level
@@ -79,6 +81,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		"rate-limit backend `URL`: memory: or redis://HOST:6379/DB (default: -store when it is redis:// or rediss://, so that instances share limits; memory: otherwise)")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", time.Hour, "end a session after this long without activity")
 	fs.DurationVar(&c.absoluteTimeout, "absolute-timeout", 24*time.Hour, "end a session this long after sign-in, whatever the activity")
+	fs.DurationVar(&c.rememberIdle, "remember-idle-timeout", 7*24*time.Hour, `-idle-timeout for a session with "keep me signed in"`)
+	fs.DurationVar(&c.rememberAbs, "remember-absolute-timeout", 30*24*time.Hour, `-absolute-timeout for a session with "keep me signed in"`)
 	fs.BoolVar(&c.insecureCookie, "insecure-cookie", false,
 		"drop the Secure attribute of the session cookie, for plain HTTP on a host other than localhost (browsers accept Secure cookies from http://localhost and http://127.0.0.1 already)")
 	fs.DurationVar(&c.recentAuth, "recent-auth", 5*time.Minute, `how recent a sign-in must be for "sign out all other devices"`)
@@ -103,8 +107,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	switch {
-	case c.idleTimeout <= 0 || c.absoluteTimeout <= 0:
-		return nil, errors.New("-idle-timeout and -absolute-timeout must be positive")
+	case c.idleTimeout <= 0 || c.absoluteTimeout <= 0 || c.rememberIdle <= 0 || c.rememberAbs <= 0:
+		return nil, errors.New("-idle-timeout, -absolute-timeout and their -remember- forms must be positive")
 	case c.recentAuth <= 0:
 		return nil, errors.New("-recent-auth must be positive")
 	}
@@ -243,19 +247,21 @@ func newApp(cfg *config, log *slog.Logger, store session.Store, backend ratelimi
 	a.guessing.onAlert = func(r *http.Request, _ guessAlert) {
 		a.activity.record(activityEvent{Kind: actGuessing, Client: clientSummary(r)})
 	}
-	logEvents := session.LogEvents(log) // store IDs only, never tokens
+	events := newEventLog(log, time.Now) // store IDs only, never tokens
 	base := session.Config{
-		IdleTimeout:     cfg.idleTimeout,
-		AbsoluteTimeout: cfg.absoluteTimeout,
-		Cookie:          session.Cookie{InsecureCookie: cfg.insecureCookie},
-		Logger:          log,
-		ClientChange:    clientChangePolicies[cfg.clientChange],
+		IdleTimeout:               cfg.idleTimeout,
+		AbsoluteTimeout:           cfg.absoluteTimeout,
+		RememberMeIdleTimeout:     cfg.rememberIdle,
+		RememberMeAbsoluteTimeout: cfg.rememberAbs,
+		Cookie:                    session.Cookie{InsecureCookie: cfg.insecureCookie},
+		Logger:                    log,
+		ClientChange:              clientChangePolicies[cfg.clientChange],
 		// Both managers share the cap: a user's browser and API sessions
 		// count together.
 		MaxSessionsPerUser: a.maxSessions,
 		LimitPolicy:        limitPolicies[cfg.maxPolicy],
 		OnEvent: func(ctx context.Context, e session.Event) {
-			logEvents(ctx, e)
+			events.observe(ctx, e)
 			observeEvictions(ctx, e)
 			a.guessing.observe(ctx, e)
 			a.activity.observe(ctx, e)
@@ -269,6 +275,7 @@ func newApp(cfg *config, log *slog.Logger, store session.Store, backend ratelimi
 	}
 	api := base
 	api.Header = "Authorization"
+	api.ErrorHandler = apiSessionError
 	a.metrics.Instrument(&api)
 	if a.api, err = session.New(store, api); err != nil {
 		return nil, err

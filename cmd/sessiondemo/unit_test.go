@@ -247,7 +247,7 @@ func TestHelp(t *testing.T) {
 	if err := Run(context.Background(), []string{"-h"}, &stdout, &stderr); err != nil {
 		t.Fatalf("-h: %v", err)
 	}
-	for _, flag := range []string{"-addr", "-store", "-ratelimit-store", "-idle-timeout", "-absolute-timeout", "-insecure-cookie", "-recent-auth", "-client-change", "-max-sessions", "-max-sessions-policy", "-trusted-proxies", "-proxy-header", "alice / wonderland"} {
+	for _, flag := range []string{"-addr", "-store", "-ratelimit-store", "-idle-timeout", "-absolute-timeout", "-insecure-cookie", "-recent-auth", "-client-change", "-max-sessions", "-max-sessions-policy", "-trusted-proxies", "-proxy-header", "-remember-idle-timeout", "-remember-absolute-timeout", "alice / wonderland"} {
 		if !strings.Contains(stderr.String(), flag) {
 			t.Errorf("usage lacks %s:\n%s", flag, stderr.String())
 		}
