@@ -110,7 +110,7 @@ func (a *app) routes() http.Handler {
 
 	static, _ := fs.Sub(staticFS, "static")
 	root := http.NewServeMux()
-	root.Handle("/", a.web.Handler(limitBody(a.refuseDisabled(a.csrf.Handler(web)))))
+	root.Handle("/", a.web.Handler(limitBody(a.refuseDisabled(a.csrf.Handler(a.styledMisses(web))))))
 	root.Handle("/api/", a.api.Handler(a.refuseDisabledAPI(api)))
 	root.HandleFunc("GET /healthz", a.healthz)
 	root.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelError)}))
@@ -290,7 +290,7 @@ func (a *app) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", "1")
 	}
 	a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", redactPath(r), "err", err)
-	http.Error(w, http.StatusText(code), code)
+	a.failurePage(w, r, code)
 }
 
 // redirect answers a form post or a guard with 303 See Other.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sessionkit/session"
@@ -118,6 +119,7 @@ type loginView struct {
 	RetrySeconds int
 	Max          int // the session cap, for login.cap
 	SignedInAs   string
+	Why          string // message key: why a page sent the visitor here
 }
 
 // GET /login?next=/path
@@ -125,6 +127,10 @@ func (a *app) loginPage(w http.ResponseWriter, r *http.Request) {
 	v := loginView{Next: safeNext(r.URL.Query().Get("next"))}
 	if u := currentUser(r); u != nil {
 		v.SignedInAs, v.Username = u.Name, u.Name
+	} else if strings.HasPrefix(v.Next, "/admin/") {
+		v.Why = "login.why_admin"
+	} else if strings.HasPrefix(v.Next, "/account/") {
+		v.Why = "login.why_account"
 	}
 	a.render(w, r, http.StatusOK, "login", "login.title", v)
 }
@@ -176,5 +182,7 @@ func (a *app) logout(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	redirect(w, r, "/")
+	// The session, and the flash it would hold, is gone: the catalog says
+	// it from the URL.
+	redirect(w, r, "/?signed_out=1")
 }
