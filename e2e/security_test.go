@@ -116,6 +116,29 @@ func TestSecurityFlows(t *testing.T) {
 			admin.submit("#enable-bob")
 			laptop.login("bob", "builder")
 		}},
+		{"ErrorPagesAndSignOut", func(t *testing.T) {
+			laptop.t = t
+			if status := laptop.open("/nope"); status != 404 {
+				t.Errorf("GET /nope: status %d, want 404", status)
+			}
+			if got := laptop.text("h1"); got != "Page not found" {
+				t.Errorf("404 page heading %q", got)
+			}
+			if got := laptop.signedInAs(); got != "Signed in as bob" {
+				t.Errorf("the 404 page lost the header: %q", got)
+			}
+			laptop.shot("not-found")
+			laptop.submit("#logout")
+			if got := laptop.text("#flash"); !strings.Contains(got, "You are signed out.") {
+				t.Errorf("flash after the sign-out: %q", got)
+			}
+			laptop.shot("signed-out-flash")
+			laptop.open("/admin/activity")
+			if got := laptop.text("#login-why"); !strings.Contains(got, "for the shop's admins") {
+				t.Errorf("login page after a logged-out visit to the admin: %q", got)
+			}
+			laptop.shot("login-why-admin")
+		}},
 	}
 	for _, st := range steps {
 		if !t.Run(st.name, st.run) {
