@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -57,10 +58,11 @@ type app struct {
 }
 
 // startApp runs bin on addr ("127.0.0.1:0" for a free port) with the SQLite
-// file db, and waits for its "listening" line. The caller stops it.
-func startApp(t *testing.T, bin, addr, db string) *app {
+// file db and any further flags, and waits for its "listening" line. The
+// caller stops it.
+func startApp(t *testing.T, bin, addr, db string, flags ...string) *app {
 	t.Helper()
-	cmd := exec.Command(bin, "-addr", addr, "-store", "sqlite://"+db)
+	cmd := exec.Command(bin, append([]string{"-addr", addr, "-store", "sqlite://" + db}, flags...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -362,6 +364,17 @@ func (b *browser) sessionCookie() *network.Cookie {
 		}
 	}
 	return nil
+}
+
+// setUserAgent makes the browser send ua from now on: another browser, as
+// far as the app can tell, with the same cookies.
+func (b *browser) setUserAgent(ua string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: ua}); err != nil {
+		b.t.Fatalf("%s: set the user agent: %v", b.name, err)
+	}
 }
 
 // login signs in through the form.

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -31,7 +32,37 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // JSON for programs: "<" stays "<", not \u003c
+	enc.Encode(v)
+}
+
+// apiFail answers an API request whose session failed, as fail does for
+// the pages, in JSON.
+func (a *app) apiFail(w http.ResponseWriter, r *http.Request, err error) {
+	a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", redactPath(r), "err", err)
+	apiSessionError(w, r, err)
+}
+
+// apiNotFound answers a path or method the API does not have.
+func apiNotFound(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusNotFound, apiError{"no such endpoint (the API has POST /api/login, GET /api/me, POST /api/cart/add, POST /api/logout)"})
+}
+
+// apiSessionError is the API manager's Config.ErrorHandler: the library's
+// statuses (503 with Retry-After for a store failure, 409 for a concurrent
+// login or logout, 500 otherwise), as JSON.
+func apiSessionError(w http.ResponseWriter, r *http.Request, err error) {
+	code := http.StatusInternalServerError
+	var se *session.StoreError
+	switch {
+	case errors.As(err, &se), errors.Is(err, session.ErrTooManyConflicts), errors.Is(err, session.ErrRenewalChain):
+		code = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "1")
+	case errors.Is(err, session.ErrAuthChanged):
+		code = http.StatusConflict
+	}
+	writeJSON(w, code, apiError{http.StatusText(code)})
 }
 
 // POST /api/login {"username": ..., "password": ...} → {"token": ...}
@@ -56,20 +87,26 @@ func (a *app) apiLogin(w http.ResponseWriter, r *http.Request) {
 	case u == nil:
 		writeJSON(w, http.StatusUnauthorized, apiError{"wrong user name or password"})
 		return
+	case a.accounts.Disabled(u.Name):
+		writeJSON(w, http.StatusForbidden, apiError{"this account is disabled"})
+		return
 	}
 	ctx := r.Context()
-	if err := session.Login(ctx, u.Name); err != nil {
-		a.fail(w, r, err)
+	if err := session.Login(ctx, u.Name); errors.Is(err, session.ErrLimit) {
+		writeJSON(w, http.StatusConflict, apiError{fmt.Sprintf("already signed in on %d devices, the most allowed: sign out on one first", a.maxSessions)})
+		return
+	} else if err != nil {
+		a.apiFail(w, r, err)
 		return
 	}
 	token, err := session.Token(ctx) // commits the session
 	if err != nil {
-		a.fail(w, r, err)
+		a.apiFail(w, r, err)
 		return
 	}
 	info, err := session.Info(ctx)
 	if err != nil {
-		a.fail(w, r, err)
+		a.apiFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, struct {
@@ -98,7 +135,7 @@ func (a *app) apiMe(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	info, err := session.Info(ctx)
 	if err != nil {
-		a.fail(w, r, err)
+		a.apiFail(w, r, err)
 		return
 	}
 	u := lookupUser(info.Subject)
@@ -109,7 +146,7 @@ func (a *app) apiMe(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := session.Get[cart](ctx, keyCart)
 	if err != nil {
-		a.fail(w, r, err)
+		a.apiFail(w, r, err)
 		return
 	}
 	if c == nil {
@@ -149,7 +186,7 @@ func (a *app) apiCartAdd(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusConflict, apiError{"not added: " + err.Error()})
 		return
 	case err != nil:
-		a.fail(w, r, err)
+		a.apiFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, struct {
@@ -160,7 +197,7 @@ func (a *app) apiCartAdd(w http.ResponseWriter, r *http.Request) {
 // POST /api/logout: the token stops working.
 func (a *app) apiLogout(w http.ResponseWriter, r *http.Request) {
 	if err := session.Destroy(r.Context()); err != nil {
-		a.fail(w, r, err)
+		a.apiFail(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -36,7 +36,9 @@ type app struct {
 	api      *session.Manager // the same store, token in Authorization: Bearer
 	csrf     *csrf.Protection
 	limits   loginLimits
-	guessing *guessWatch // unknown or malformed session IDs per client address
+	guessing *guessWatch  // unknown or malformed session IDs per client address
+	activity *activityLog // recent security events, for the activity page
+	accounts accounts     // the disabled accounts
 	metrics  *sessionprom.Metrics
 	reg      *prometheus.Registry
 	pages    map[string]*template.Template
@@ -44,6 +46,12 @@ type app struct {
 	// recentAuth is how recent a login must be for "sign out all other
 	// devices".
 	recentAuth time.Duration
+	// clientChange is the -client-change policy, as the flag spells it.
+	clientChange string
+	// maxSessions is the cap on a user's live sessions, 0 for none.
+	maxSessions int
+	// clients finds the client's address behind the trusted proxies.
+	clients clientAddrs
 }
 
 // Session keys. Each holds one JSON value.
@@ -53,6 +61,7 @@ const (
 	keyCheckout = "checkout" // checkoutState
 	keyFlash    = "flash"    // flash, shown once (session.Pop)
 	keyOrder    = "order"    // order, the confirmation of the last order (session.Pop)
+	// keyEvicted (sessioncap.go) holds the sessions a login ended to make room.
 )
 
 // routes returns the whole application. Browser pages run inside the cookie
@@ -88,21 +97,25 @@ func (a *app) routes() http.Handler {
 		session.RequireRecentAuth(a.recentAuth, reauth)(http.HandlerFunc(a.revokeOtherDevices)))
 	web.HandleFunc("GET /admin/sessions", a.adminPage)
 	web.HandleFunc("POST /admin/sessions/revoke", a.adminRevoke)
+	web.HandleFunc("GET /admin/activity", a.activityPage)
+	web.HandleFunc("POST /admin/users/disable", a.adminDisable)
+	web.HandleFunc("POST /admin/users/enable", a.adminEnable)
 
 	api := http.NewServeMux()
 	api.HandleFunc("POST /api/login", a.apiLogin)
 	api.HandleFunc("GET /api/me", a.apiMe)
 	api.HandleFunc("POST /api/cart/add", a.apiCartAdd)
 	api.HandleFunc("POST /api/logout", a.apiLogout)
+	api.HandleFunc("/api/", apiNotFound)
 
 	static, _ := fs.Sub(staticFS, "static")
 	root := http.NewServeMux()
-	root.Handle("/", a.web.Handler(limitBody(a.csrf.Handler(web))))
-	root.Handle("/api/", a.api.Handler(api))
+	root.Handle("/", a.web.Handler(limitBody(a.refuseDisabled(a.csrf.Handler(a.styledMisses(web))))))
+	root.Handle("/api/", a.api.Handler(a.refuseDisabledAPI(api)))
 	root.HandleFunc("GET /healthz", a.healthz)
 	root.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelError)}))
 	root.Handle("GET /static/", cacheFor(time.Hour, http.StripPrefix("/static/", http.FileServerFS(static))))
-	return a.accessLog(securityHeaders(root))
+	return a.clients.realClient(a.accessLog(securityHeaders(withRequest(root))))
 }
 
 // parseTemplates parses each page together with the layout.
@@ -277,7 +290,7 @@ func (a *app) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", "1")
 	}
 	a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", redactPath(r), "err", err)
-	http.Error(w, http.StatusText(code), code)
+	a.failurePage(w, r, code)
 }
 
 // redirect answers a form post or a guard with 303 See Other.
@@ -320,6 +333,7 @@ type errorPage struct{ Text string }
 // visitor's language instead of plain text.
 func (a *app) csrfRefused(w http.ResponseWriter, r *http.Request, err error) {
 	a.log.WarnContext(r.Context(), "csrf: request refused", "path", redactPath(r), "reason", err)
+	a.activity.record(activityEvent{Kind: actCSRF, User: session.Subject(r.Context()), Client: clientSummary(r), Session: session.ID(r.Context())})
 	if a.metrics != nil {
 		a.metrics.Rejected(sessionprom.CSRFReason(err))
 	}

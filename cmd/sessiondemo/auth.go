@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sessionkit/session"
@@ -62,6 +63,11 @@ func (a *app) attempt(r *http.Request, name, password string) (u *user, retry ti
 			if a.metrics != nil {
 				a.metrics.Rejected(sessionprom.ReasonRateLimit)
 			}
+			target := ""
+			if lookupUser(name) != nil {
+				target = name // a made-up name is not shown
+			}
+			a.activity.record(activityEvent{Kind: actRateLimit, User: target, Client: clientSummary(r), Session: session.ID(ctx)})
 			return nil, max(d.RetryAfter, time.Second), nil
 		}
 	}
@@ -111,7 +117,9 @@ type loginView struct {
 	Next         string
 	Error        string // message key
 	RetrySeconds int
+	Max          int // the session cap, for login.cap
 	SignedInAs   string
+	Why          string // message key: why a page sent the visitor here
 }
 
 // GET /login?next=/path
@@ -119,6 +127,10 @@ func (a *app) loginPage(w http.ResponseWriter, r *http.Request) {
 	v := loginView{Next: safeNext(r.URL.Query().Get("next"))}
 	if u := currentUser(r); u != nil {
 		v.SignedInAs, v.Username = u.Name, u.Name
+	} else if strings.HasPrefix(v.Next, "/admin/") {
+		v.Why = "login.why_admin"
+	} else if strings.HasPrefix(v.Next, "/account/") {
+		v.Why = "login.why_account"
 	}
 	a.render(w, r, http.StatusOK, "login", "login.title", v)
 }
@@ -140,12 +152,26 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		v.Error = "login.invalid"
 		a.render(w, r, http.StatusUnprocessableEntity, "login", "login.title", v)
 		return
-	}
-	if err := signIn(r.Context(), u, r.PostFormValue("remember") != ""); err != nil {
-		a.fail(w, r, err)
+	case a.accounts.Disabled(u.Name):
+		// Said only to whoever knows the password.
+		v.Error = "login.disabled"
+		a.render(w, r, http.StatusForbidden, "login", "login.title", v)
 		return
 	}
-	a.flash(r, "flash.welcome", u.Name)
+	evicted, err := a.signInCapped(r, u, r.PostFormValue("remember") != "")
+	switch {
+	case errors.Is(err, session.ErrLimit):
+		v.Error, v.Max = "login.cap", a.maxSessions
+		a.render(w, r, http.StatusConflict, "login", "login.title", v)
+		return
+	case err != nil:
+		a.fail(w, r, err)
+		return
+	case evicted > 0:
+		a.flash(r, "flash.welcome_evicted", u.Name, strconv.Itoa(evicted), strconv.Itoa(a.maxSessions))
+	default:
+		a.flash(r, "flash.welcome", u.Name)
+	}
 	redirect(w, r, v.Next)
 }
 
@@ -156,5 +182,7 @@ func (a *app) logout(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	redirect(w, r, "/")
+	// The session, and the flash it would hold, is gone: the catalog says
+	// it from the URL.
+	redirect(w, r, "/?signed_out=1")
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -37,6 +38,8 @@ func devicesOf(list []session.Metadata) []device {
 
 type devicesView struct {
 	Devices      []device
+	Evicted      []evictedSession // signed out to make room for this session
+	Max          int
 	Unsupported  bool
 	ReauthMinute int
 }
@@ -46,7 +49,13 @@ func (a *app) devicesPage(w http.ResponseWriter, r *http.Request) {
 	if a.requireUser(w, r) == nil {
 		return
 	}
-	v := devicesView{ReauthMinute: int((a.recentAuth + time.Minute - 1) / time.Minute)}
+	v := devicesView{ReauthMinute: int((a.recentAuth + time.Minute - 1) / time.Minute), Max: a.maxSessions}
+	evicted, err := session.Get[[]evictedSession](r.Context(), keyEvicted)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	v.Evicted = evicted
 	list, err := session.Devices(r.Context())
 	switch {
 	case errors.Is(err, session.ErrUnsupported):
@@ -112,6 +121,8 @@ type adminUser struct {
 	Name     string
 	Role     string
 	Sessions []device
+	Disabled bool
+	Self     bool // the admin looking at the page, who cannot disable themselves
 }
 
 // GET /admin/sessions: live sessions of every known user. Admins only: 403
@@ -136,7 +147,8 @@ func (a *app) adminPage(w http.ResponseWriter, r *http.Request) {
 		for i := range list {
 			list[i].Current = list[i].ID == current
 		}
-		v.Users = append(v.Users, adminUser{Name: name, Role: users[name].Role, Sessions: devicesOf(list)})
+		v.Users = append(v.Users, adminUser{Name: name, Role: users[name].Role, Sessions: devicesOf(list),
+			Disabled: a.accounts.Disabled(name), Self: name == session.Subject(ctx)})
 	}
 	if c, ok := a.store.(session.Counter); ok {
 		n, err := c.Count(ctx)
@@ -161,7 +173,7 @@ func (a *app) adminRevoke(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unknown user", http.StatusBadRequest)
 		return
 	}
-	n, err := a.web.RevokeSubject(ctx, name)
+	n, err := a.web.RevokeSubject(context.WithValue(ctx, actorKey{}, session.Subject(ctx)), name)
 	if errors.Is(err, session.ErrUnsupported) {
 		a.flashError(r, "devices.unsupported")
 		redirect(w, r, "/admin/sessions")

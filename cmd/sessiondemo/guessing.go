@@ -67,6 +67,9 @@ type guessWatch struct {
 	alerts *ratelimit.Limiter // one alert per address per window
 	log    *slog.Logger
 	raised prometheus.Counter
+	// onAlert, when set, is called with each alert raised and the request
+	// that raised it (the activity page).
+	onAlert func(r *http.Request, a guessAlert)
 
 	mu     sync.Mutex
 	recent []guessAlert // newest first, at most maxGuessAlerts
@@ -116,7 +119,11 @@ func (g *guessWatch) observe(ctx context.Context, e session.Event) {
 	if !d.Allowed {
 		return // already raised in this window
 	}
-	g.raise(ctx, guessAlert{Client: client, At: time.Now(), Threshold: guessThreshold.Rate, Window: guessThreshold.Per})
+	alert := guessAlert{Client: client, At: time.Now(), Threshold: guessThreshold.Rate, Window: guessThreshold.Per}
+	g.raise(ctx, alert)
+	if g.onAlert != nil {
+		g.onAlert(e.Request, alert)
+	}
 }
 
 func (g *guessWatch) raise(ctx context.Context, a guessAlert) {

@@ -115,6 +115,8 @@ type client struct {
 	http  *http.Client
 	token string
 	ua    string
+	// header is sent with every request (X-Forwarded-For from a proxy).
+	header http.Header
 }
 
 func newClient(t *testing.T, base string) *client {
@@ -150,6 +152,9 @@ var tokenRE = regexp.MustCompile(`name="csrf_token" value="([A-Za-z0-9_-]+)"`)
 func (c *client) do(req *http.Request) *response {
 	c.t.Helper()
 	req.Header.Set("User-Agent", c.ua)
+	for k, v := range c.header {
+		req.Header[k] = v
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)

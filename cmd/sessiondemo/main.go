@@ -8,8 +8,9 @@
 // keeps its sessions in sessiondemo.db, an SQLite file in the working
 // directory; -store picks another store (memory:, redis://, postgres://,
 // mysql://, memcached://, see package storeurl), and two instances on one
-// Redis share their sessions and their login rate limits. sessiondemo -h
-// lists the flags.
+// Redis share their sessions and their login rate limits. Behind a reverse
+// proxy, -trusted-proxies names it, so that the client's address comes from
+// its X-Forwarded-For (or Forwarded) header. sessiondemo -h lists the flags.
 //
 // The pages work without JavaScript:
 //
@@ -24,6 +25,8 @@
 //	POST /account/sessions/revoke-others       sign out all others (needs a recent login)
 //	GET  /admin/sessions                       live sessions of every user (admins)
 //	POST /admin/sessions/revoke                end a user's sessions (admins)
+//	GET  /admin/activity                       security activity: events of the last hour (admins)
+//	POST /admin/users/disable, /enable         disable an account (ends its sessions) or enable it (admins)
 //	POST /api/login, GET /api/me, POST /api/cart/add, POST /api/logout
 //	                                      JSON API, Authorization: Bearer
 //	GET  /healthz, GET /metrics                health check, Prometheus metrics

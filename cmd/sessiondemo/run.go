@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,10 +35,24 @@ type config struct {
 	rateLimitStore  string
 	idleTimeout     time.Duration
 	absoluteTimeout time.Duration
+	rememberIdle    time.Duration // of a session with "keep me signed in"
+	rememberAbs     time.Duration
 	insecureCookie  bool
 	recentAuth      time.Duration
 	logLevel        slog.Level
 	csrfKeyFile     string
+	clientChange    string // log, reauth or destroy
+	maxSessions     int
+	maxPolicy       string // evict-oldest or refuse-new
+	trustedProxies  ratelimit.TrustedProxies
+	proxyHeader     string // x-forwarded-for or forwarded
+}
+
+// clientChangePolicies maps -client-change to the library's policies.
+var clientChangePolicies = map[string]session.ClientChangePolicy{
+	"log":     session.ClientChangeLog,
+	"reauth":  session.ClientChangeReauth,
+	"destroy": session.ClientChangeDestroy,
 }
 
 const usage = `Usage: sessiondemo [flags]
@@ -66,12 +81,25 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		"rate-limit backend `URL`: memory: or redis://HOST:6379/DB (default: -store when it is redis:// or rediss://, so that instances share limits; memory: otherwise)")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", time.Hour, "end a session after this long without activity")
 	fs.DurationVar(&c.absoluteTimeout, "absolute-timeout", 24*time.Hour, "end a session this long after sign-in, whatever the activity")
+	fs.DurationVar(&c.rememberIdle, "remember-idle-timeout", 7*24*time.Hour, `-idle-timeout for a session with "keep me signed in"`)
+	fs.DurationVar(&c.rememberAbs, "remember-absolute-timeout", 30*24*time.Hour, `-absolute-timeout for a session with "keep me signed in"`)
 	fs.BoolVar(&c.insecureCookie, "insecure-cookie", false,
 		"drop the Secure attribute of the session cookie, for plain HTTP on a host other than localhost (browsers accept Secure cookies from http://localhost and http://127.0.0.1 already)")
 	fs.DurationVar(&c.recentAuth, "recent-auth", 5*time.Minute, `how recent a sign-in must be for "sign out all other devices"`)
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	fs.StringVar(&c.csrfKeyFile, "csrf-key-file", "",
 		"`file` holding the key (at least 32 random bytes, e.g. head -c 32 /dev/urandom) that signs the CSRF tokens of visitors without a session; give every instance behind one address the same file (default: a key drawn at startup, good for this process only)")
+	fs.StringVar(&c.clientChange, "client-change", "reauth",
+		"what a signed-in session used by another browser or from another network does: log (carry on), reauth (sign the user out, keeping the cart for the browser that signed in) or destroy (end the session)")
+	fs.IntVar(&c.maxSessions, "max-sessions", 5, "live sessions one user may have at once; 0 for no cap")
+	fs.StringVar(&c.maxPolicy, "max-sessions-policy", "evict-oldest",
+		"what a sign-in beyond -max-sessions does: evict-oldest (sign out the user's oldest session) or refuse-new (refuse the sign-in)")
+	fs.Func("trusted-proxies", "`CIDR,...` of the reverse proxies in front of the app (e.g. 127.0.0.1/32,10.0.0.0/8): a request from one of them comes from the address it reports in -proxy-header; any other request from its RemoteAddr (default: trust nobody)",
+		func(s string) (err error) {
+			c.trustedProxies, err = parseTrustedProxies(s)
+			return err
+		})
+	fs.StringVar(&c.proxyHeader, "proxy-header", "x-forwarded-for", "the `header` the trusted proxies report the client's address in: x-forwarded-for or forwarded (RFC 7239)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -79,10 +107,23 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	switch {
-	case c.idleTimeout <= 0 || c.absoluteTimeout <= 0:
-		return nil, errors.New("-idle-timeout and -absolute-timeout must be positive")
+	case c.idleTimeout <= 0 || c.absoluteTimeout <= 0 || c.rememberIdle <= 0 || c.rememberAbs <= 0:
+		return nil, errors.New("-idle-timeout, -absolute-timeout and their -remember- forms must be positive")
 	case c.recentAuth <= 0:
 		return nil, errors.New("-recent-auth must be positive")
+	}
+	c.proxyHeader = strings.ToLower(c.proxyHeader)
+	if !slices.Contains(proxyHeaders, c.proxyHeader) {
+		return nil, fmt.Errorf("-proxy-header %q: want x-forwarded-for or forwarded", c.proxyHeader)
+	}
+	if c.maxSessions < 0 {
+		return nil, errors.New("-max-sessions must be 0 (no cap) or more")
+	}
+	if _, ok := limitPolicies[c.maxPolicy]; !ok {
+		return nil, fmt.Errorf("-max-sessions-policy %q: want evict-oldest or refuse-new", c.maxPolicy)
+	}
+	if _, ok := clientChangePolicies[c.clientChange]; !ok {
+		return nil, fmt.Errorf("-client-change %q: want log, reauth or destroy", c.clientChange)
 	}
 	return c, nil
 }
@@ -129,7 +170,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "sessiondemo listening on http://%s\n", ln.Addr())
 	log.Info("listening", "addr", ln.Addr().String(), "store", storeurl.Redact(cfg.store),
 		"ratelimit_store", storeurl.Redact(backendURL), "idle_timeout", cfg.idleTimeout,
-		"absolute_timeout", cfg.absoluteTimeout, "insecure_cookie", cfg.insecureCookie)
+		"absolute_timeout", cfg.absoluteTimeout, "insecure_cookie", cfg.insecureCookie,
+		"trusted_proxies", len(cfg.trustedProxies), "max_sessions", a.maxSessions, "client_change", cfg.clientChange)
 	if scheme, _, _ := strings.Cut(strings.ToLower(cfg.store), ":"); scheme != "memory" && !strings.HasPrefix(scheme, "sqlite") {
 		if backendURL == "memory:" {
 			log.Warn("login rate limits are kept in this process: instances sharing the store do not share them; pass -ratelimit-store redis://HOST:6379/DB to share them")
@@ -174,7 +216,13 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // newApp wires the session managers, CSRF protection, rate limits and
 // metrics around store.
 func newApp(cfg *config, log *slog.Logger, store session.Store, backend ratelimit.Backend) (*app, error) {
-	a := &app{log: log, store: store, recentAuth: cfg.recentAuth}
+	a := &app{log: log, store: store, recentAuth: cfg.recentAuth, clientChange: cfg.clientChange,
+		activity: newActivityLog(time.Now), maxSessions: cfg.maxSessions,
+		clients: clientAddrs{trusted: cfg.trustedProxies, forwarded: cfg.proxyHeader == "forwarded"}}
+	if _, ok := store.(session.SubjectIndex); !ok && a.maxSessions > 0 {
+		log.Warn("the store cannot list sessions by user: no cap on concurrent sessions", "max_sessions", a.maxSessions)
+		a.maxSessions = 0
+	}
 	var err error
 	if a.pages, err = parseTemplates(); err != nil {
 		return nil, err
@@ -196,15 +244,27 @@ func newApp(cfg *config, log *slog.Logger, store session.Store, backend ratelimi
 	if a.guessing, err = newGuessWatch(backend, log, a.reg); err != nil {
 		return nil, err
 	}
-	logEvents := session.LogEvents(log) // store IDs only, never tokens
+	a.guessing.onAlert = func(r *http.Request, _ guessAlert) {
+		a.activity.record(activityEvent{Kind: actGuessing, Client: clientSummary(r)})
+	}
+	events := newEventLog(log, time.Now) // store IDs only, never tokens
 	base := session.Config{
-		IdleTimeout:     cfg.idleTimeout,
-		AbsoluteTimeout: cfg.absoluteTimeout,
-		Cookie:          session.Cookie{InsecureCookie: cfg.insecureCookie},
-		Logger:          log,
+		IdleTimeout:               cfg.idleTimeout,
+		AbsoluteTimeout:           cfg.absoluteTimeout,
+		RememberMeIdleTimeout:     cfg.rememberIdle,
+		RememberMeAbsoluteTimeout: cfg.rememberAbs,
+		Cookie:                    session.Cookie{InsecureCookie: cfg.insecureCookie},
+		Logger:                    log,
+		ClientChange:              clientChangePolicies[cfg.clientChange],
+		// Both managers share the cap: a user's browser and API sessions
+		// count together.
+		MaxSessionsPerUser: a.maxSessions,
+		LimitPolicy:        limitPolicies[cfg.maxPolicy],
 		OnEvent: func(ctx context.Context, e session.Event) {
-			logEvents(ctx, e)
+			events.observe(ctx, e)
+			observeEvictions(ctx, e)
 			a.guessing.observe(ctx, e)
+			a.activity.observe(ctx, e)
 		},
 	}
 	web := base
@@ -215,6 +275,7 @@ func newApp(cfg *config, log *slog.Logger, store session.Store, backend ratelimi
 	}
 	api := base
 	api.Header = "Authorization"
+	api.ErrorHandler = apiSessionError
 	a.metrics.Instrument(&api)
 	if a.api, err = session.New(store, api); err != nil {
 		return nil, err

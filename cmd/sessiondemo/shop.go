@@ -124,6 +124,10 @@ func (c cart) lines() (lines []line, total int) {
 
 // GET /: the catalog.
 func (a *app) catalogPage(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Has("signed_out") && session.Subject(r.Context()) == "" {
+		a.renderMessage(w, r, http.StatusOK, "catalog", "catalog.title", products, &flash{Key: "flash.signed_out"})
+		return
+	}
 	a.render(w, r, http.StatusOK, "catalog", "catalog.title", products)
 }
 

@@ -72,7 +72,7 @@ func TestTranslationsComplete(t *testing.T) {
 	}
 
 	used := map[string]bool{}
-	keyRE := regexp.MustCompile(`"((?:site|nav|footer|catalog|cart|flash|login|prefs|checkout|order|devices|admin|error)\.[a-z_.]*[a-z_])"`)
+	keyRE := regexp.MustCompile(`"((?:site|nav|footer|catalog|cart|flash|login|prefs|checkout|order|devices|admin|error|activity|kind)\.[a-z_.]*[a-z_])"`)
 	scan := func(name string, data []byte) {
 		for _, m := range keyRE.FindAllSubmatch(data, -1) {
 			used[string(m[1])] = true
@@ -102,6 +102,9 @@ func TestTranslationsComplete(t *testing.T) {
 	for _, o := range append(append([]option{}, deliveries...), payments...) {
 		used["checkout."+o.ID] = true
 	}
+	for _, k := range activityKinds {
+		used["kind."+string(k)] = true
+	}
 	for _, th := range themes {
 		used["prefs.theme."+th] = true
 	}
@@ -120,7 +123,7 @@ func TestTemplatesRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"catalog", "cart", "login", "prefs", "checkout1", "checkout2", "checkout3", "review", "order", "devices", "admin", "error"} {
+	for _, name := range []string{"catalog", "cart", "login", "prefs", "checkout1", "checkout2", "checkout3", "review", "order", "devices", "admin", "activity", "error"} {
 		if pages[name] == nil {
 			t.Errorf("no template %s", name)
 		}
@@ -210,6 +213,11 @@ func TestRunErrors(t *testing.T) {
 		{"unreachable redis", []string{"-store", "memory:", "-ratelimit-store", "redis://:s3cret@127.0.0.1:1/0"}, "ping"},
 		{"bad address", []string{"-store", "memory:", "-addr", "256.0.0.1:99999"}, "listen"},
 		{"bad log level", []string{"-log-level", "loud"}, "log-level"},
+		{"bad client change", []string{"-client-change", "maybe"}, "want log, reauth or destroy"},
+		{"negative cap", []string{"-max-sessions", "-1"}, "-max-sessions must be 0"},
+		{"bad cap policy", []string{"-max-sessions-policy", "lru"}, "want evict-oldest or refuse-new"},
+		{"bad trusted proxy", []string{"-trusted-proxies", "10.0.0.0/8,nonsense"}, "trusted proxy \"nonsense\""},
+		{"bad proxy header", []string{"-proxy-header", "X-Real-IP"}, "want x-forwarded-for or forwarded"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -239,7 +247,7 @@ func TestHelp(t *testing.T) {
 	if err := Run(context.Background(), []string{"-h"}, &stdout, &stderr); err != nil {
 		t.Fatalf("-h: %v", err)
 	}
-	for _, flag := range []string{"-addr", "-store", "-ratelimit-store", "-idle-timeout", "-absolute-timeout", "-insecure-cookie", "-recent-auth", "alice / wonderland"} {
+	for _, flag := range []string{"-addr", "-store", "-ratelimit-store", "-idle-timeout", "-absolute-timeout", "-insecure-cookie", "-recent-auth", "-client-change", "-max-sessions", "-max-sessions-policy", "-trusted-proxies", "-proxy-header", "-remember-idle-timeout", "-remember-absolute-timeout", "alice / wonderland"} {
 		if !strings.Contains(stderr.String(), flag) {
 			t.Errorf("usage lacks %s:\n%s", flag, stderr.String())
 		}
