@@ -169,3 +169,54 @@ func TestAttackSettleEndsLiveSuccessorWhenOldIDExpired(t *testing.T) {
 		t.Errorf("settle ended the browser's live session because the old ID had expired (not ended): the new token opens %q", s)
 	}
 }
+
+// The fix for a slow request whose session was renewed and whose forward
+// aged out (errGone: 409, cookie left alone) applies only while the record
+// the request loaded is live by its own deadlines. That record is a stale
+// copy: the renewal gave the session a new idle window. A user back after
+// 58 idle minutes starts a 3-minute upload; another tab renews the session
+// meanwhile. When the upload commits, the forward has aged out and the
+// loaded copy's idle deadline has passed, so reload takes the session for
+// destroyed: the change is dropped, the response is 200, and it expires the
+// browser's renewed cookie. Nobody logged out.
+func TestAttackSlowRequestPastLoadedDeadlineDiscardsAndLogsOut(t *testing.T) {
+	loaded, release := make(chan struct{}), make(chan struct{})
+	e := newEnv(t, session.Config{}, slowApp(loaded, release))
+	e.get("/login?u=alice")
+	e.clock.Advance(58 * time.Minute)
+	old := e.token(e.client)
+	done := make(chan *http.Response, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", e.srv.URL+"/slow", nil)
+		req.Header.Set("Cookie", "__Host-session="+old)
+		resp, err := e.srv.Client().Do(req)
+		if err != nil {
+			done <- nil
+			return
+		}
+		resp.Body.Close()
+		done <- resp
+	}()
+	<-loaded
+	if resp, _ := e.get("/renew"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("setup: renew answered %d", resp.StatusCode)
+	}
+	e.clock.Advance(3 * time.Minute) // past RenewGrace and the loaded copy's idle deadline
+	if s := e.subjectOf(e.token(e.client)); s != "alice" {
+		t.Fatalf("setup: the renewed session opens %q", s)
+	}
+	close(release)
+	resp := <-done
+	if resp == nil {
+		t.Fatal("slow request failed")
+	}
+	e.applyCookies(resp)
+	if e.token(e.client) == "" {
+		t.Errorf("the slow request's response (%d) expired the renewed session's cookie: Set-Cookie %q", resp.StatusCode, resp.Header.Values("Set-Cookie"))
+	}
+	if resp.StatusCode == http.StatusOK {
+		if _, v := e.get("/get?k=slow"); v != "written" {
+			t.Errorf("the slow request answered 200 but its change is not in the session: slow=%q", v)
+		}
+	}
+}
