@@ -87,6 +87,11 @@ var errGone = fmt.Errorf("%w (it left no trace)", ErrDestroyed)
 // ErrAuthChanged when the live record has another owner than own, and
 // ErrRenewalChain after maxHops renewals.
 func (m *Manager) follow(ctx context.Context, id string, own owner, now time.Time) (*Record, error) {
+	return m.followHops(ctx, id, own, now, maxHops)
+}
+
+// followHops is follow with its own bound on the renewals it follows.
+func (m *Manager) followHops(ctx context.Context, id string, own owner, now time.Time, limit int) (*Record, error) {
 	for hops := 0; ; hops++ {
 		rec, err := m.ops.Load(ctx, id)
 		switch {
@@ -97,7 +102,7 @@ func (m *Manager) follow(ctx context.Context, id string, own owner, now time.Tim
 		case rec.Ended:
 			return nil, ErrDestroyed
 		case rec.RenewedTo != "":
-			if hops == maxHops {
+			if hops == limit {
 				return nil, ErrRenewalChain
 			}
 			id = rec.RenewedTo
@@ -292,6 +297,7 @@ const (
 	settleTimeout    = 10 * time.Second
 	settleMaxBackoff = 5 * time.Second
 	maxSettling      = 1024
+	settleMaxHops    = 1000
 )
 
 // settle completes, in the background, a renewal whose outcome the store
@@ -352,14 +358,21 @@ func (m *Manager) settleOnce(ctx context.Context, base, next *Record) error {
 		return nil // it had landed
 	case err != nil && !errors.Is(err, ErrNotFound):
 		return &StoreError{Op: "load", Err: err}
-	case err == nil && !cur.Tombstone() && !live(cur, now):
-		return nil // the old ID expired: it opens nothing any more
+	case errors.Is(err, ErrExpired), err != nil && !now.Before(base.Expires()):
+		// The old ID expired (a store that removes expired keys cannot
+		// say so, but its deadline as of the renewal has passed): it
+		// opens nothing any more, and the browser's session lives on. An
+		// end on the old ID meanwhile would have left a tombstone that
+		// settle, polling every few seconds, finds well within its grace.
+		return nil
 	case err != nil, cur.Tombstone(), ownerOf(cur) != ownerOf(base):
 		_, err := m.end(ctx, next.ID, ownerOf(next), nil, now)
 		return err
 	}
 	target := next.ID
-	dst, err := m.follow(ctx, next.ID, ownerOf(next), now)
+	// The browser may have renewed many times on the new ID meanwhile:
+	// settle, unlike a request, follows as far as it has to.
+	dst, err := m.followHops(ctx, next.ID, ownerOf(next), now, settleMaxHops)
 	switch {
 	case errors.Is(err, ErrDestroyed):
 		// The browser logged out on the new ID: the old one ends with it.

@@ -241,9 +241,11 @@ func (st *state) commitLocked() error {
 }
 
 func (st *state) commitNew() error {
-	if st.forwarded != nil {
-		// The browser sent this before it learnt the renewed token, which
-		// it holds by now: a new session's cookie would replace it.
+	if st.forwarded != nil && !st.meta.authChange() {
+		// The browser most likely sent this before it learnt the renewed
+		// token, which it holds by now: a new session's cookie would
+		// replace it. A login is let through: it may be the retry of one
+		// whose response never arrived, and it renews anyway.
 		return st.discard(ErrAuthChanged)
 	}
 	for range 3 { // a collision of 256-bit random IDs does not happen; bound it anyway
@@ -307,12 +309,13 @@ func (st *state) reload(ctx context.Context, attempt int) error {
 	}
 	rec, err := m.follow(ctx, st.id, st.owner, st.now())
 	switch {
-	case errors.Is(err, errGone) && live(st.rec, st.now()):
-		// The ID left no trace before its session's own deadline: a
-		// logout long ago, or a renewal whose forward aged out while this
-		// request ran. The changes cannot be placed, so the request fails
-		// rather than acknowledge them, and the browser's cookie, which
-		// may be the renewed one, is left alone.
+	case errors.Is(err, errGone):
+		// The ID left no trace: a logout long ago, an expiry, or a
+		// renewal whose forward aged out while this request ran (the
+		// request's copy cannot tell: other requests may have touched the
+		// session since). The changes cannot be placed, so the request
+		// fails rather than acknowledge them, and the browser's cookie,
+		// which may be the renewed one, is left alone.
 		return st.discard(fmt.Errorf("%w: the session ended or moved on more than Config.RenewGrace ago", ErrAuthChanged))
 	case errors.Is(err, ErrDestroyed), errors.Is(err, ErrAuthChanged):
 		return st.discard(err)

@@ -20,9 +20,12 @@ import (
 //   - any run of 43 or more base64url characters, the shape of a session
 //     token (43) or a CSRF token (76 or 86), wherever it is.
 //
-// Both are judged on the text percent-decoded (up to three times), so
-// "%5F%5FHost-session=" or a token spelled in escapes is caught too; the log
-// shows the decoded text.
+// Both are judged on the text percent-decoded (up to four times; text
+// encoded deeper is hidden whole), so "%5F%5FHost-session=" or a token
+// spelled in escapes is caught too; the log shows the decoded text. In the
+// query, a secret parameter's value is hidden up to the next raw '&', as
+// the server splits it, before anything is decoded: a '/', '?' or an
+// escaped '&', ';' or '#' in a password hides nothing less.
 const redacted = "[redacted]"
 
 var (
@@ -31,6 +34,8 @@ var (
 	// secretParam is a parameter with a secret-sounding name, and its
 	// value up to the next separator.
 	secretParam = regexp.MustCompile(`(?i)((?:^|[;&?/])[^;&?/=]*(?:session|token|csrf|sid|auth|key|pass|pwd|secret|credential)[^;&?/=]*=)[^;&?/#]*`)
+	// secretName is a parameter name that sounds secret.
+	secretName = regexp.MustCompile(`(?i)session|token|csrf|sid|auth|key|pass|pwd|secret|credential`)
 )
 
 // redactURL returns r's path and query fit for a log line.
@@ -56,6 +61,9 @@ const maxUnescapes = 4
 // more than the rounds undo would otherwise be logged one unescape away
 // from readable.
 func redactLogText(s string) string {
+	if path, query, ok := strings.Cut(s, "?"); ok {
+		s = path + "?" + redactQueryValues(query)
+	}
 	for i := 0; ; i++ {
 		d := unescapeLenient(s)
 		if d == s {
@@ -68,6 +76,26 @@ func redactLogText(s string) string {
 	}
 	s = secretParam.ReplaceAllString(s, "${1}"+redacted)
 	return tokenShaped.ReplaceAllString(s, redacted)
+}
+
+// redactQueryValues hides the whole raw value of each parameter of query
+// whose decoded name sounds secret.
+func redactQueryValues(query string) string {
+	pairs := strings.Split(query, "&")
+	for i, p := range pairs {
+		name, _, ok := strings.Cut(p, "=")
+		if !ok {
+			continue
+		}
+		decoded := name
+		for range maxUnescapes {
+			decoded = unescapeLenient(decoded)
+		}
+		if secretName.MatchString(decoded) {
+			pairs[i] = name + "=" + redacted
+		}
+	}
+	return strings.Join(pairs, "&")
 }
 
 // unescapeLenient decodes the valid %XX escapes of s and leaves anything
