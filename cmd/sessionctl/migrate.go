@@ -6,7 +6,8 @@ import (
 	"fmt"
 )
 
-// migrateCmd creates the store's schema or brings it up to date:
+// migrateCmd creates the store (a SQLite file, the SQL schema) or brings its
+// schema up to date; it is the one command that creates a store:
 // sessionctl migrate. For deployments where the app runs without the
 // privileges to change the schema (pgstore.Options.SkipMigrate).
 type migrateCmd struct{}

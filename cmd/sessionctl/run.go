@@ -28,14 +28,17 @@ Commands:
   revoke ID               end one session
   revoke --user SUBJECT   end every session of a user
   sweep                   delete expired sessions (stores without native expiry)
-  migrate                 create the store's schema or bring it up to date
+  migrate                 create the store (a SQLite file, the SQL schema) or
+                          bring its schema up to date
   help                    show this text
 
 Flags (before or after the command):
   --store URL   the store; default $SESSIONCTL_STORE. For example
                 sqlite:///var/lib/app/sessions.db, redis://127.0.0.1:6379/0,
                 postgres://app:secret@db.internal/app, mysql://app@db/app,
-                memcached://127.0.0.1:11211
+                memcached://127.0.0.1:11211. Every command but migrate
+                opens an existing store: a missing SQLite file or SQL
+                table is an error, never created by accident.
   --json        print JSON instead of a table
 
 ID is a store ID (64 hex digits, as list prints it) or a session token as the
@@ -150,7 +153,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if g.store == "" {
 		return usagef("no store: set --store URL or SESSIONCTL_STORE")
 	}
-	store, err := openStore(ctx, g.store)
+	// Only migrate creates a store: the other commands open one that
+	// exists, so that a typo in --store is an error, not an empty store.
+	store, err := openStore(ctx, g.store, storeurl.Options{Existing: name != "migrate"})
 	if err != nil {
 		return err
 	}
@@ -208,15 +213,18 @@ var knownSchemes = []string{
 }
 
 // openStore opens the store named by raw.
-func openStore(ctx context.Context, raw string) (session.Store, error) {
+func openStore(ctx context.Context, raw string, opts storeurl.Options) (session.Store, error) {
 	scheme, _, ok := strings.Cut(raw, ":")
 	if !ok || scheme == "" || strings.ContainsAny(scheme, "/?#@ ") {
 		return nil, usagef("--store: %s is not a store URL: it needs a scheme, as in redis://127.0.0.1:6379/0 (supported: %s)",
 			storeurl.Redact(raw), strings.Join(knownSchemes, ", "))
 	}
-	store, err := storeurl.Open(ctx, raw)
-	if err != nil && !slices.Contains(knownSchemes, strings.ToLower(scheme)) {
+	store, err := storeurl.OpenWith(ctx, raw, opts)
+	switch {
+	case err != nil && !slices.Contains(knownSchemes, strings.ToLower(scheme)):
 		return nil, usagef("--store: %v", err) // storeurl's error names the scheme and lists the known ones
+	case errors.Is(err, storeurl.ErrNotExist):
+		return nil, fmt.Errorf("%w (to create the store on purpose: sessionctl --store %s migrate)", err, storeurl.Redact(raw))
 	}
 	return store, err
 }

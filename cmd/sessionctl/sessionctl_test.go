@@ -284,7 +284,13 @@ func TestPostgres(t *testing.T) {
 // TestErrors checks bad input: a usage error (exit status 2) before any
 // store is opened, and failures of the operation (exit status 1).
 func TestErrors(t *testing.T) {
-	sqlite := "sqlite://" + filepath.Join(t.TempDir(), "sessions.db")
+	dir := t.TempDir()
+	sqlite := "sqlite://" + filepath.Join(dir, "sessions.db")
+	emptyDB := filepath.Join(dir, "other.db")
+	if err := os.WriteFile(emptyDB, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	emptyDB = "sqlite://" + emptyDB
 	for _, tc := range []struct {
 		name  string
 		args  []string
@@ -306,7 +312,9 @@ func TestErrors(t *testing.T) {
 		{"revoke empty user", []string{"--store", "memory:", "revoke", "--user", ""}, true, "--user needs a subject"},
 		{"stats argument", []string{"--store", "memory:", "stats", "now"}, true, `unexpected argument "now"`},
 		{"bad now", []string{"--store", "memory:", "--now", "yesterday", "stats"}, true, "--now"},
-		{"show unknown ID", []string{"--store", sqlite, "show", idA}, false, "no live session has ID " + idA},
+		{"show unknown ID", []string{"--store", "memory:", "show", idA}, false, "no live session has ID " + idA},
+		{"sqlite typo", []string{"--store", sqlite, "list"}, false, "store does not exist: no database file " + filepath.Join(dir, "sessions.db") + " (to create the store on purpose: sessionctl --store " + sqlite + " migrate)"},
+		{"sqlite without the table", []string{"--store", emptyDB, "stats"}, false, "has no sessions table"},
 		{"unreachable store", []string{"--store", "postgres://u@127.0.0.1:1/db?connect_timeout=2", "stats"}, false, "storeurl"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -323,6 +331,25 @@ func TestErrors(t *testing.T) {
 				t.Fatalf("error %q, want it to contain %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestCreateOnPurpose: a command other than migrate leaves a missing SQLite
+// file missing; migrate creates it, and then the others open it.
+func TestCreateOnPurpose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "typo.db")
+	raw := "sqlite:" + path
+	if _, err := run(t, raw, "stats"); err == nil {
+		t.Fatal("stats of a missing file: no error")
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("stats created %s: %v", path, err)
+	}
+	if got, err := run(t, raw, "migrate"); err != nil || got != "schema is up to date\n" {
+		t.Fatalf("migrate: %q, %v", got, err)
+	}
+	if got, err := run(t, raw, "list"); err != nil || got != "no live sessions\n" {
+		t.Fatalf("list after migrate: %q, %v", got, err)
 	}
 }
 
