@@ -24,7 +24,9 @@ Administers the sessions of a sessionkit store.
 Commands:
   stats                   count live sessions by state and by age
   list [--user SUBJECT]   list live sessions, oldest first
-  show ID                 show a session's metadata and values
+  show [--reveal] ID      show a session's metadata and values; values under
+                          keys that look secret (csrf, token, password, key,
+                          ...) are hidden unless --reveal
   revoke ID               end one session
   revoke --user SUBJECT   end every session of a user
   sweep                   delete expired sessions (stores without native expiry)

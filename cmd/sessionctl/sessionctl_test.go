@@ -70,7 +70,7 @@ func seedRecords() []*session.Record {
 		ClientAddr: "198.51.100.7", UserAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
 		Values: []session.Value{
 			{Key: "csrf", Data: []byte(`{"for":"b","secret":"c2VjcmV0"}`)},
-			{Key: "user", Data: []byte(`{"name":"Alice","roles":["admin","editor"]}`)},
+			{Key: "user", Data: []byte(`{"name":"Alice","roles":["admin","editor"],"sso":{"refresh_token":"r3fr3sh","id":7}}`)},
 		},
 	}, {
 		ID: idC, Version: 2, Subject: "alice", Persistent: true,
@@ -171,6 +171,8 @@ func suite(t *testing.T, rawURL string, k kind) {
 		{"list_user_none", []string{"list", "--user=nobody"}},
 		{"show", []string{"show", idB}},
 		{"show.json", []string{"show", "--json", idB}},
+		{"show_reveal", []string{"show", "--reveal", idB}},
+		{"show_reveal.json", []string{"show", "--json", "--reveal", idB}},
 		{"show_values", []string{"show", tokenA}}, // a token stands for its ID
 		{"show_values.json", []string{"show", strings.ToUpper(idA), "--json"}},
 		{"show_hostile", []string{"show", idD}},
