@@ -23,7 +23,10 @@ Administers the sessions of a sessionkit store.
 
 Commands:
   stats                   count live sessions by state and by age
-  list [--user SUBJECT]   list live sessions, oldest first
+  list [--user SUBJECT] [--limit N] [--after CURSOR]
+                          list live sessions, oldest first, N at a time
+                          (default 100); a page ends with the command that
+                          prints the next
   show [--reveal] ID      show a session's metadata and values; values under
                           keys that look secret (csrf, token, password, key,
                           ...) are hidden unless --reveal
@@ -94,6 +97,7 @@ type env struct {
 	json   bool
 	now    time.Time
 	stdout io.Writer
+	stderr io.Writer // notes beside JSON output, progress
 }
 
 // globals are the flags accepted before and after the subcommand.
@@ -161,7 +165,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	err = cmd.run(ctx, &env{store: store, json: g.json, now: now.UTC(), stdout: stdout})
+	err = cmd.run(ctx, &env{store: store, json: g.json, now: now.UTC(), stdout: stdout, stderr: stderr})
 	if c, ok := store.(io.Closer); ok {
 		if cerr := c.Close(); cerr != nil && err == nil {
 			err = cerr
