@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+
+	"github.com/sessionkit/session/storeurl"
 )
 
 // migrateCmd creates the store (a SQLite file, the SQL schema) or brings its
@@ -12,8 +14,12 @@ import (
 // privileges to change the schema (pgstore.Options.SkipMigrate).
 type migrateCmd struct{}
 
-func (*migrateCmd) flags(*flag.FlagSet)      {}
-func (*migrateCmd) args(args []string) error { return noArgs("migrate", args) }
+func (*migrateCmd) flags(*flag.FlagSet) {}
+
+// storeOptions lets migrate create the store, the one command that does
+// (with bench --table).
+func (*migrateCmd) storeOptions() storeurl.Options { return storeurl.Options{} }
+func (*migrateCmd) args(args []string) error       { return noArgs("migrate", args) }
 
 // migrator is implemented by the stores with a schema (sqlitestore, pgstore,
 // mysqlstore).

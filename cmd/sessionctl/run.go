@@ -35,6 +35,15 @@ Commands:
   sweep                   delete expired sessions (stores without native expiry)
   migrate                 create the store (a SQLite file, the SQL schema) or
                           bring its schema up to date
+  bench [--concurrency N] [--duration D] [--prefix P | --table T] [--force]
+                          load-test the store with a mix of session
+                          operations (default 8 workers for 5s, at most 10m);
+                          prints throughput, latency percentiles and a
+                          lost-update check, and deletes what it created.
+                          It refuses a store holding live sessions unless
+                          --prefix (redis, memcached) or --table (postgres,
+                          mysql; created if missing) gives it a namespace of
+                          its own, or --force
   help                    show this text
 
 Flags (before or after the command):
@@ -76,6 +85,7 @@ var commands = []commandDef{
 	{"revoke", func() subcommand { return new(revokeCmd) }},
 	{"sweep", func() subcommand { return new(sweepCmd) }},
 	{"migrate", func() subcommand { return new(migrateCmd) }},
+	{"bench", func() subcommand { return new(benchCmd) }},
 }
 
 type commandDef struct {
@@ -98,6 +108,8 @@ type env struct {
 	now    time.Time
 	stdout io.Writer
 	stderr io.Writer // notes beside JSON output, progress
+
+	storeName string // the store's URL, its password hidden
 }
 
 // globals are the flags accepted before and after the subcommand.
@@ -135,7 +147,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	i := slices.IndexFunc(commands, func(c commandDef) bool { return c.name == name })
 	if i < 0 {
-		return usagef("unknown command %q (commands: stats, list, show, revoke, sweep, migrate, help)", name)
+		return usagef("unknown command %q (commands: stats, list, show, revoke, sweep, migrate, bench, help)", name)
 	}
 	cmd := commands[i].new()
 	sub := newFlagSet("sessionctl " + name)
@@ -159,13 +171,18 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if g.store == "" {
 		return usagef("no store: set --store URL or SESSIONCTL_STORE")
 	}
-	// Only migrate creates a store: the other commands open one that
-	// exists, so that a typo in --store is an error, not an empty store.
-	store, err := openStore(ctx, g.store, storeurl.Options{Existing: name != "migrate"})
+	// Commands open a store that exists, so that a typo in --store is an
+	// error, not an empty store; migrate, and bench in a table of its own,
+	// say otherwise.
+	opts := storeurl.Options{Existing: true}
+	if o, ok := cmd.(interface{ storeOptions() storeurl.Options }); ok {
+		opts = o.storeOptions()
+	}
+	store, err := openStore(ctx, g.store, opts)
 	if err != nil {
 		return err
 	}
-	err = cmd.run(ctx, &env{store: store, json: g.json, now: now.UTC(), stdout: stdout, stderr: stderr})
+	err = cmd.run(ctx, &env{store: store, json: g.json, now: now.UTC(), stdout: stdout, stderr: stderr, storeName: storeurl.Redact(g.store)})
 	if c, ok := store.(io.Closer); ok {
 		if cerr := c.Close(); cerr != nil && err == nil {
 			err = cerr

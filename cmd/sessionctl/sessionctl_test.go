@@ -396,6 +396,11 @@ func TestUnsupported(t *testing.T) {
 			t.Errorf("%s on memcached: %v, want ErrUnsupported", args, err)
 		}
 	}
+	// bench cannot tell whether memcached holds real sessions: it wants a
+	// prefix of its own.
+	if _, err := run(t, raw, "bench", "--duration", "100ms"); err == nil || !strings.Contains(err.Error(), "cannot count its sessions") {
+		t.Errorf("bench on memcached without --prefix: %v, want a refusal", err)
+	}
 	for args, want := range map[string]string{
 		"sweep":   "expiry is native to this store; nothing to sweep\n",
 		"migrate": "this store has no schema; nothing to migrate\n",
