@@ -2,6 +2,7 @@ package storeurl
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"net/url"
 	"runtime"
@@ -26,11 +27,16 @@ func memoryOptions(raw string) (memstore.Options, error) {
 	return opts, o.done()
 }
 
-func openMemory(raw string) (session.Store, error) {
+func openMemory(raw string, o Options) (session.Store, error) {
 	opts, err := memoryOptions(raw)
 	if err != nil {
 		return nil, err
 	}
+	if err := o.noNamespace("memory:"); err != nil {
+		return nil, err
+	}
+	// Existing: a memory store is never created by accident; it is new in
+	// every process, and empty.
 	return memstore.New(opts), nil
 }
 
@@ -71,14 +77,29 @@ func sqliteConfig(raw string) (string, sqlitestore.Options, error) {
 	return path, opts, o.done()
 }
 
-func openSQLite(ctx context.Context, raw string) (session.Store, error) {
+func openSQLite(ctx context.Context, raw string, o Options) (session.Store, error) {
 	path, opts, err := sqliteConfig(raw)
 	if err != nil {
 		return nil, err
+	}
+	if err := o.noNamespace("sqlite (use another file)"); err != nil {
+		return nil, err
+	}
+	if o.Existing {
+		if err := sqliteExists(ctx, path); err != nil {
+			return nil, err
+		}
 	}
 	s, err := sqlitestore.Open(ctx, path, opts)
 	if err != nil {
 		return nil, err
 	}
 	return s, nil // its Close closes the database Open opened
+}
+
+// openSQLiteReadOnly opens the existing database at path read-only: it
+// neither creates the file nor switches it to WAL mode.
+func openSQLiteReadOnly(path string) (*sql.DB, error) {
+	dsn, _, _ := strings.Cut(sqlitestore.DSN(path), "?")
+	return sql.Open("sqlite", dsn+"?mode=ro")
 }

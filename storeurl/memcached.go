@@ -59,10 +59,16 @@ func parseMemcached(raw string) (*memcachedConfig, error) {
 	return c, nil
 }
 
-func openMemcached(raw string) (session.Store, error) {
+func openMemcached(raw string, o Options) (session.Store, error) {
 	c, err := parseMemcached(raw)
 	if err != nil {
 		return nil, err
+	}
+	if o.Table != "" {
+		return nil, errors.New("memcached has no table name to choose (use a prefix)")
+	}
+	if o.Prefix != "" {
+		c.opts.Prefix = o.Prefix
 	}
 	servers := new(memcache.ServerList)
 	if err := servers.SetServers(c.servers...); err != nil {

@@ -24,7 +24,7 @@ func (s *redisStore) Close() error { return s.own.close(s.Store) }
 // Unwrap returns the redisstore.Store.
 func (s *redisStore) Unwrap() session.Store { return s.Store }
 
-func openRedis(ctx context.Context, raw string) (session.Store, error) {
+func openRedis(ctx context.Context, raw string, o Options) (session.Store, error) {
 	// The errors of redis.ParseURL would quote a malformed escape in the
 	// password; parseHosts checks the userinfo first without quoting it.
 	if _, err := parseHosts(raw); err != nil {
@@ -34,32 +34,37 @@ func openRedis(ctx context.Context, raw string) (session.Store, error) {
 	if err != nil {
 		return nil, unquote(err)
 	}
-	return newRedis(ctx, redis.NewClient(opts))
+	return newRedis(ctx, redis.NewClient(opts), o)
 }
 
-func openRedisSentinel(ctx context.Context, raw string) (session.Store, error) {
+func openRedisSentinel(ctx context.Context, raw string, o Options) (session.Store, error) {
 	opts, err := redisSentinelOptions(raw)
 	if err != nil {
 		return nil, err
 	}
-	return newRedis(ctx, redis.NewFailoverClient(opts))
+	return newRedis(ctx, redis.NewFailoverClient(opts), o)
 }
 
-func openRedisCluster(ctx context.Context, raw string) (session.Store, error) {
+func openRedisCluster(ctx context.Context, raw string, o Options) (session.Store, error) {
 	opts, err := redisClusterOptions(raw)
 	if err != nil {
 		return nil, err
 	}
-	return newRedis(ctx, redis.NewClusterClient(opts))
+	return newRedis(ctx, redis.NewClusterClient(opts), o)
 }
 
-func newRedis(ctx context.Context, client redis.UniversalClient) (session.Store, error) {
+func newRedis(ctx context.Context, client redis.UniversalClient, o Options) (session.Store, error) {
+	if o.Table != "" {
+		client.Close()
+		return nil, errors.New("redis has no table name to choose (use a prefix)")
+	}
+	// Existing: a Redis database has no schema; any database is a store.
 	if err := client.Ping(ctx).Err(); err != nil {
 		client.Close()
 		return nil, fmt.Errorf("ping: %w", err)
 	}
 	return &redisStore{
-		Store: redisstore.New(client, redisstore.Options{}),
+		Store: redisstore.New(client, redisstore.Options{Prefix: o.Prefix}),
 		own:   &resources{closers: []func() error{client.Close}},
 	}, nil
 }

@@ -1,6 +1,7 @@
 package storeurl
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -27,7 +28,7 @@ func (s *pgStore) Close() error { return s.own.close(s.Store) }
 // Unwrap returns the pgstore.Store.
 func (s *pgStore) Unwrap() session.Store { return s.Store }
 
-func openPostgres(ctx context.Context, raw string) (session.Store, error) {
+func openPostgres(ctx context.Context, raw string, o Options) (session.Store, error) {
 	cfg, err := pgxpool.ParseConfig(raw) // its errors hide the password
 	if err != nil {
 		return nil, unquote(err)
@@ -40,7 +41,24 @@ func openPostgres(ctx context.Context, raw string) (session.Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("ping: %w", err)
 	}
-	st, err := pgstore.New(ctx, pool, pgstore.Options{})
+	if o.Prefix != "" {
+		pool.Close()
+		return nil, errors.New("postgres has no key prefix (use a table)")
+	}
+	if o.Existing {
+		table := cmp.Or(o.Table, pgstore.DefaultTable)
+		var exists bool
+		// to_regclass looks the table up in the search_path, as pgstore does.
+		if err := pool.QueryRow(ctx, `SELECT to_regclass(quote_ident($1)) IS NOT NULL`, table).Scan(&exists); err != nil {
+			pool.Close()
+			return nil, err
+		}
+		if !exists {
+			pool.Close()
+			return nil, fmt.Errorf("%w: no table %q in the search_path", ErrNotExist, table)
+		}
+	}
+	st, err := pgstore.New(ctx, pool, pgstore.Options{Table: o.Table})
 	if err != nil {
 		pool.Close()
 		return nil, err
@@ -117,7 +135,7 @@ func mysqlConfig(raw string) (*mysql.Config, error) {
 	return cfg, nil
 }
 
-func openMySQL(ctx context.Context, raw string) (session.Store, error) {
+func openMySQL(ctx context.Context, raw string, o Options) (session.Store, error) {
 	cfg, err := mysqlConfig(raw)
 	if err != nil {
 		return nil, err
@@ -131,7 +149,24 @@ func openMySQL(ctx context.Context, raw string) (session.Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("ping: %w", err)
 	}
-	st, err := mysqlstore.New(ctx, db, mysqlstore.Options{})
+	if o.Prefix != "" {
+		db.Close()
+		return nil, errors.New("mysql has no key prefix (use a table)")
+	}
+	if o.Existing {
+		table := cmp.Or(o.Table, mysqlstore.DefaultTable)
+		var n int
+		err := db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?`, table).Scan(&n)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		if n == 0 {
+			db.Close()
+			return nil, fmt.Errorf("%w: no table %q in database %q", ErrNotExist, table, cfg.DBName)
+		}
+	}
+	st, err := mysqlstore.New(ctx, db, mysqlstore.Options{Table: o.Table})
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -72,8 +72,9 @@
 // Passwords may hold any character when percent-encoded ("p%40ss" for
 // "p@ss"). Use Redact to log a URL.
 //
-// Store options beyond the ones above (key prefixes and table names of
-// redisstore, pgstore, mysqlstore) keep their defaults; to set them, call the
+// Store options beyond the ones above keep their defaults; OpenWith sets the
+// key prefix of redisstore and memcachedstore and the table of pgstore and
+// mysqlstore, and opens only a store that exists. For other options, call the
 // store's constructor.
 package storeurl
 
@@ -107,6 +108,12 @@ var schemes = []string{
 // migrations, not the store's later use. Errors name the URL with its
 // password hidden.
 func Open(ctx context.Context, rawURL string) (session.Store, error) {
+	return OpenWith(ctx, rawURL, Options{})
+}
+
+// OpenWith is Open with options; OpenWith(ctx, rawURL, Options{}) is
+// Open(ctx, rawURL).
+func OpenWith(ctx context.Context, rawURL string, opts Options) (session.Store, error) {
 	scheme, _, ok := strings.Cut(rawURL, ":")
 	if !ok || !isScheme(scheme) {
 		return nil, fmt.Errorf("storeurl: %q is not a store URL: it needs a scheme (%s)", Redact(rawURL), strings.Join(schemes, ", "))
@@ -117,21 +124,21 @@ func Open(ctx context.Context, rawURL string) (session.Store, error) {
 	)
 	switch strings.ToLower(scheme) {
 	case "memory":
-		s, err = openMemory(rawURL)
+		s, err = openMemory(rawURL, opts)
 	case "sqlite", "sqlite3":
-		s, err = openSQLite(ctx, rawURL)
+		s, err = openSQLite(ctx, rawURL, opts)
 	case "redis", "rediss":
-		s, err = openRedis(ctx, rawURL)
+		s, err = openRedis(ctx, rawURL, opts)
 	case "redis-sentinel", "rediss-sentinel":
-		s, err = openRedisSentinel(ctx, rawURL)
+		s, err = openRedisSentinel(ctx, rawURL, opts)
 	case "redis-cluster", "rediss-cluster":
-		s, err = openRedisCluster(ctx, rawURL)
+		s, err = openRedisCluster(ctx, rawURL, opts)
 	case "postgres", "postgresql":
-		s, err = openPostgres(ctx, rawURL)
+		s, err = openPostgres(ctx, rawURL, opts)
 	case "mysql", "mariadb":
-		s, err = openMySQL(ctx, rawURL)
+		s, err = openMySQL(ctx, rawURL, opts)
 	case "memcached", "memcache":
-		s, err = openMemcached(rawURL)
+		s, err = openMemcached(rawURL, opts)
 	default:
 		return nil, fmt.Errorf("storeurl: unknown scheme %q in %q (supported: %s)", scheme, Redact(rawURL), strings.Join(schemes, ", "))
 	}

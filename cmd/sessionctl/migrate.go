@@ -4,15 +4,22 @@ import (
 	"context"
 	"flag"
 	"fmt"
+
+	"github.com/sessionkit/session/storeurl"
 )
 
-// migrateCmd creates the store's schema or brings it up to date:
+// migrateCmd creates the store (a SQLite file, the SQL schema) or brings its
+// schema up to date; it is the one command that creates a store:
 // sessionctl migrate. For deployments where the app runs without the
 // privileges to change the schema (pgstore.Options.SkipMigrate).
 type migrateCmd struct{}
 
-func (*migrateCmd) flags(*flag.FlagSet)      {}
-func (*migrateCmd) args(args []string) error { return noArgs("migrate", args) }
+func (*migrateCmd) flags(*flag.FlagSet) {}
+
+// storeOptions lets migrate create the store, the one command that does
+// (with bench --table).
+func (*migrateCmd) storeOptions() storeurl.Options { return storeurl.Options{} }
+func (*migrateCmd) args(args []string) error       { return noArgs("migrate", args) }
 
 // migrator is implemented by the stores with a schema (sqlitestore, pgstore,
 // mysqlstore).

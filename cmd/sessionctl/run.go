@@ -23,19 +23,36 @@ Administers the sessions of a sessionkit store.
 
 Commands:
   stats                   count live sessions by state and by age
-  list [--user SUBJECT]   list live sessions, oldest first
-  show ID                 show a session's metadata and values
+  list [--user SUBJECT] [--limit N] [--after CURSOR]
+                          list live sessions, oldest first, N at a time
+                          (default 100); a page ends with the command that
+                          prints the next
+  show [--reveal] ID      show a session's metadata and values; values under
+                          keys that look secret (csrf, token, password, key,
+                          ...) are hidden unless --reveal
   revoke ID               end one session
   revoke --user SUBJECT   end every session of a user
   sweep                   delete expired sessions (stores without native expiry)
-  migrate                 create the store's schema or bring it up to date
+  migrate                 create the store (a SQLite file, the SQL schema) or
+                          bring its schema up to date
+  bench [--concurrency N] [--duration D] [--prefix P | --table T] [--force]
+                          load-test the store with a mix of session
+                          operations (default 8 workers for 5s, at most 10m);
+                          prints throughput, latency percentiles and a
+                          lost-update check, and deletes what it created.
+                          It refuses a store holding live sessions unless
+                          --prefix (redis, memcached) or --table (postgres,
+                          mysql; created if missing) gives it a namespace of
+                          its own, or --force
   help                    show this text
 
 Flags (before or after the command):
   --store URL   the store; default $SESSIONCTL_STORE. For example
                 sqlite:///var/lib/app/sessions.db, redis://127.0.0.1:6379/0,
                 postgres://app:secret@db.internal/app, mysql://app@db/app,
-                memcached://127.0.0.1:11211
+                memcached://127.0.0.1:11211. Every command but migrate
+                opens an existing store: a missing SQLite file or SQL
+                table is an error, never created by accident.
   --json        print JSON instead of a table
 
 ID is a store ID (64 hex digits, as list prints it) or a session token as the
@@ -68,6 +85,7 @@ var commands = []commandDef{
 	{"revoke", func() subcommand { return new(revokeCmd) }},
 	{"sweep", func() subcommand { return new(sweepCmd) }},
 	{"migrate", func() subcommand { return new(migrateCmd) }},
+	{"bench", func() subcommand { return new(benchCmd) }},
 }
 
 type commandDef struct {
@@ -89,6 +107,9 @@ type env struct {
 	json   bool
 	now    time.Time
 	stdout io.Writer
+	stderr io.Writer // notes beside JSON output, progress
+
+	storeName string // the store's URL, its password hidden
 }
 
 // globals are the flags accepted before and after the subcommand.
@@ -126,7 +147,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	i := slices.IndexFunc(commands, func(c commandDef) bool { return c.name == name })
 	if i < 0 {
-		return usagef("unknown command %q (commands: stats, list, show, revoke, sweep, migrate, help)", name)
+		return usagef("unknown command %q (commands: stats, list, show, revoke, sweep, migrate, bench, help)", name)
 	}
 	cmd := commands[i].new()
 	sub := newFlagSet("sessionctl " + name)
@@ -150,11 +171,18 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if g.store == "" {
 		return usagef("no store: set --store URL or SESSIONCTL_STORE")
 	}
-	store, err := openStore(ctx, g.store)
+	// Commands open a store that exists, so that a typo in --store is an
+	// error, not an empty store; migrate, and bench in a table of its own,
+	// say otherwise.
+	opts := storeurl.Options{Existing: true}
+	if o, ok := cmd.(interface{ storeOptions() storeurl.Options }); ok {
+		opts = o.storeOptions()
+	}
+	store, err := openStore(ctx, g.store, opts)
 	if err != nil {
 		return err
 	}
-	err = cmd.run(ctx, &env{store: store, json: g.json, now: now.UTC(), stdout: stdout})
+	err = cmd.run(ctx, &env{store: store, json: g.json, now: now.UTC(), stdout: stdout, stderr: stderr, storeName: storeurl.Redact(g.store)})
 	if c, ok := store.(io.Closer); ok {
 		if cerr := c.Close(); cerr != nil && err == nil {
 			err = cerr
@@ -208,15 +236,18 @@ var knownSchemes = []string{
 }
 
 // openStore opens the store named by raw.
-func openStore(ctx context.Context, raw string) (session.Store, error) {
+func openStore(ctx context.Context, raw string, opts storeurl.Options) (session.Store, error) {
 	scheme, _, ok := strings.Cut(raw, ":")
 	if !ok || scheme == "" || strings.ContainsAny(scheme, "/?#@ ") {
 		return nil, usagef("--store: %s is not a store URL: it needs a scheme, as in redis://127.0.0.1:6379/0 (supported: %s)",
 			storeurl.Redact(raw), strings.Join(knownSchemes, ", "))
 	}
-	store, err := storeurl.Open(ctx, raw)
-	if err != nil && !slices.Contains(knownSchemes, strings.ToLower(scheme)) {
+	store, err := storeurl.OpenWith(ctx, raw, opts)
+	switch {
+	case err != nil && !slices.Contains(knownSchemes, strings.ToLower(scheme)):
 		return nil, usagef("--store: %v", err) // storeurl's error names the scheme and lists the known ones
+	case errors.Is(err, storeurl.ErrNotExist):
+		return nil, fmt.Errorf("%w (to create the store on purpose: sessionctl --store %s migrate)", err, storeurl.Redact(raw))
 	}
 	return store, err
 }

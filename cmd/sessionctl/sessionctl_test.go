@@ -70,7 +70,7 @@ func seedRecords() []*session.Record {
 		ClientAddr: "198.51.100.7", UserAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
 		Values: []session.Value{
 			{Key: "csrf", Data: []byte(`{"for":"b","secret":"c2VjcmV0"}`)},
-			{Key: "user", Data: []byte(`{"name":"Alice","roles":["admin","editor"]}`)},
+			{Key: "user", Data: []byte(`{"name":"Alice","roles":["admin","editor"],"sso":{"refresh_token":"r3fr3sh","id":7}}`)},
 		},
 	}, {
 		ID: idC, Version: 2, Subject: "alice", Persistent: true,
@@ -167,10 +167,14 @@ func suite(t *testing.T, rawURL string, k kind) {
 		{"stats.json", []string{"--json", "stats"}},
 		{"list", []string{"list"}},
 		{"list.json", []string{"list", "--json"}},
+		{"list_page", []string{"list", "--limit", "2"}},
+		{"list_page_next", []string{"list", "--limit=2", "--after", "2099-01-01T09:00:00Z," + idB}},
 		{"list_user", []string{"list", "--user", "alice"}},
 		{"list_user_none", []string{"list", "--user=nobody"}},
 		{"show", []string{"show", idB}},
 		{"show.json", []string{"show", "--json", idB}},
+		{"show_reveal", []string{"show", "--reveal", idB}},
+		{"show_reveal.json", []string{"show", "--json", "--reveal", idB}},
 		{"show_values", []string{"show", tokenA}}, // a token stands for its ID
 		{"show_values.json", []string{"show", strings.ToUpper(idA), "--json"}},
 		{"show_hostile", []string{"show", idD}},
@@ -284,7 +288,13 @@ func TestPostgres(t *testing.T) {
 // TestErrors checks bad input: a usage error (exit status 2) before any
 // store is opened, and failures of the operation (exit status 1).
 func TestErrors(t *testing.T) {
-	sqlite := "sqlite://" + filepath.Join(t.TempDir(), "sessions.db")
+	dir := t.TempDir()
+	sqlite := "sqlite://" + filepath.Join(dir, "sessions.db")
+	emptyDB := filepath.Join(dir, "other.db")
+	if err := os.WriteFile(emptyDB, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	emptyDB = "sqlite://" + emptyDB
 	for _, tc := range []struct {
 		name  string
 		args  []string
@@ -305,8 +315,12 @@ func TestErrors(t *testing.T) {
 		{"revoke ID and user", []string{"--store", "memory:", "revoke", idA, "--user", "alice"}, true, "not both"},
 		{"revoke empty user", []string{"--store", "memory:", "revoke", "--user", ""}, true, "--user needs a subject"},
 		{"stats argument", []string{"--store", "memory:", "stats", "now"}, true, `unexpected argument "now"`},
+		{"zero limit", []string{"--store", "memory:", "list", "--limit", "0"}, true, "--limit 0: want at least 1"},
+		{"bad cursor", []string{"--store", "memory:", "list", "--after", idA}, true, "want CREATED,ID"},
 		{"bad now", []string{"--store", "memory:", "--now", "yesterday", "stats"}, true, "--now"},
-		{"show unknown ID", []string{"--store", sqlite, "show", idA}, false, "no live session has ID " + idA},
+		{"show unknown ID", []string{"--store", "memory:", "show", idA}, false, "no live session has ID " + idA},
+		{"sqlite typo", []string{"--store", sqlite, "list"}, false, "store does not exist: no database file " + filepath.Join(dir, "sessions.db") + " (to create the store on purpose: sessionctl --store " + sqlite + " migrate)"},
+		{"sqlite without the table", []string{"--store", emptyDB, "stats"}, false, "has no sessions table"},
 		{"unreachable store", []string{"--store", "postgres://u@127.0.0.1:1/db?connect_timeout=2", "stats"}, false, "storeurl"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -323,6 +337,25 @@ func TestErrors(t *testing.T) {
 				t.Fatalf("error %q, want it to contain %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestCreateOnPurpose: a command other than migrate leaves a missing SQLite
+// file missing; migrate creates it, and then the others open it.
+func TestCreateOnPurpose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "typo.db")
+	raw := "sqlite:" + path
+	if _, err := run(t, raw, "stats"); err == nil {
+		t.Fatal("stats of a missing file: no error")
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("stats created %s: %v", path, err)
+	}
+	if got, err := run(t, raw, "migrate"); err != nil || got != "schema is up to date\n" {
+		t.Fatalf("migrate: %q, %v", got, err)
+	}
+	if got, err := run(t, raw, "list"); err != nil || got != "no live sessions\n" {
+		t.Fatalf("list after migrate: %q, %v", got, err)
 	}
 }
 
@@ -362,6 +395,11 @@ func TestUnsupported(t *testing.T) {
 		if !errors.Is(err, session.ErrUnsupported) {
 			t.Errorf("%s on memcached: %v, want ErrUnsupported", args, err)
 		}
+	}
+	// bench cannot tell whether memcached holds real sessions: it wants a
+	// prefix of its own.
+	if _, err := run(t, raw, "bench", "--duration", "100ms"); err == nil || !strings.Contains(err.Error(), "cannot count its sessions") {
+		t.Errorf("bench on memcached without --prefix: %v, want a refusal", err)
 	}
 	for args, want := range map[string]string{
 		"sweep":   "expiry is native to this store; nothing to sweep\n",

@@ -12,10 +12,17 @@ import (
 	"github.com/sessionkit/session"
 )
 
-// showCmd prints one session, its values decoded: sessionctl show ID.
-type showCmd struct{ id string }
+// showCmd prints one session, its values decoded: sessionctl show
+// [--reveal] ID. Values under keys that look secret (looksSecret), and JSON
+// members so named inside other values, are hidden unless --reveal.
+type showCmd struct {
+	id     string
+	reveal bool
+}
 
-func (*showCmd) flags(*flag.FlagSet) {}
+func (c *showCmd) flags(fs *flag.FlagSet) {
+	fs.BoolVar(&c.reveal, "reveal", false, "show the values under keys that look secret (csrf, token, password, ...)")
+}
 
 func (c *showCmd) args(args []string) error {
 	if len(args) != 1 {
@@ -28,11 +35,38 @@ func (c *showCmd) args(args []string) error {
 
 // showJSON is the JSON form of show: the metadata, and the values, each
 // decoded as JSON; a value that is not JSON is given as base64 in
-// undecodable_values.
+// undecodable_values. Without --reveal, the keys of the values that are
+// hidden are listed in hidden_values instead, and secret members inside the
+// others read "(hidden)".
 type showJSON struct {
 	sessionJSON
 	Values      map[string]json.RawMessage `json:"values"`
 	Undecodable map[string][]byte          `json:"undecodable_values,omitempty"`
+	Hidden      []string                   `json:"hidden_values,omitempty"`
+}
+
+// shownValue is a session value as show prints it.
+type shownValue struct {
+	key    string
+	data   []byte
+	hidden bool // the whole value: its key looks secret
+}
+
+// shownValues returns rec's values, the secret ones hidden unless reveal.
+func shownValues(rec *session.Record, reveal bool) []shownValue {
+	out := make([]shownValue, len(rec.Values))
+	for i, v := range rec.Values {
+		out[i] = shownValue{key: v.Key, data: v.Data}
+		if reveal {
+			continue
+		}
+		if looksSecret(v.Key) {
+			out[i].data, out[i].hidden = nil, true
+			continue
+		}
+		out[i].data, _ = hideMembers(v.Data)
+	}
+	return out
 }
 
 func (c *showCmd) run(ctx context.Context, e *env) error {
@@ -45,14 +79,17 @@ func (c *showCmd) run(ctx context.Context, e *env) error {
 	}
 	if e.json {
 		out := showJSON{sessionJSON: toJSON(rec), Values: map[string]json.RawMessage{}}
-		for _, v := range rec.Values {
-			if json.Valid(v.Data) {
-				out.Values[v.Key] = json.RawMessage(v.Data)
-			} else {
+		for _, v := range shownValues(rec, c.reveal) {
+			switch {
+			case v.hidden:
+				out.Hidden = append(out.Hidden, v.key)
+			case json.Valid(v.data):
+				out.Values[v.key] = json.RawMessage(v.data)
+			default:
 				if out.Undecodable == nil {
 					out.Undecodable = map[string][]byte{}
 				}
-				out.Undecodable[v.Key] = v.Data
+				out.Undecodable[v.key] = v.data
 			}
 		}
 		return writeJSON(e.stdout, out)
@@ -82,11 +119,17 @@ func (c *showCmd) run(ctx context.Context, e *env) error {
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n%s\n", plural(len(rec.Values), "value"))
-	for _, v := range rec.Values { // sorted by key
-		fmt.Fprintf(&b, "\n%s:\n", clean(v.Key))
+	hidden := 0
+	for _, v := range shownValues(rec, c.reveal) { // sorted by key
+		fmt.Fprintf(&b, "\n%s:\n", clean(v.key))
+		if v.hidden {
+			hidden++
+			fmt.Fprintf(&b, "  (hidden: the key looks secret)\n")
+			continue
+		}
 		var pretty bytes.Buffer
-		if err := json.Indent(&pretty, v.Data, "", "  "); err != nil {
-			fmt.Fprintf(&b, "  (not JSON, %s) %q\n", plural(len(v.Data), "byte"), v.Data)
+		if err := json.Indent(&pretty, v.data, "", "  "); err != nil {
+			fmt.Fprintf(&b, "  (not JSON, %s) %q\n", plural(len(v.data), "byte"), v.data)
 			continue
 		}
 		// JSON strings may hold terminal controls that JSON does not escape
@@ -94,6 +137,9 @@ func (c *showCmd) run(ctx context.Context, e *env) error {
 		for line := range strings.Lines(pretty.String()) {
 			fmt.Fprintf(&b, "  %s\n", clean(strings.TrimSuffix(line, "\n")))
 		}
+	}
+	if !c.reveal && hidden > 0 {
+		fmt.Fprintf(&b, "\n%s hidden; show --reveal prints them\n", plural(hidden, "value"))
 	}
 	_, err = fmt.Fprint(e.stdout, b.String())
 	return err
