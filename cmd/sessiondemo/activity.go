@@ -47,9 +47,6 @@ var activityKinds = []activityKind{
 // maxActivity bounds the entries kept for the page.
 const maxActivity = 200
 
-// activityWindow is the span of the chart's counts.
-const activityWindow = time.Hour
-
 // activityEvent is one entry of the activity page.
 type activityEvent struct {
 	At      time.Time
