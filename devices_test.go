@@ -272,3 +272,32 @@ func TestRevokeOthersKeepsRenewedCurrent(t *testing.T) {
 		t.Fatal("the phone is still logged in")
 	}
 }
+
+// RequireLogin lets a signed-in user through, answers an anonymous visitor
+// with its handler, and answers a store failure as one (503), never as a
+// signed-out user.
+func TestRequireLogin(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle("/", routes())
+	mux.Handle("/account", session.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "sign in first", http.StatusUnauthorized)
+	}))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "account of ", session.Subject(r.Context())) })))
+	e, ss := newScriptedEnv(t, session.Config{}, mux)
+	if resp, body := e.get("/account"); resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("Set-Cookie") != "" {
+		t.Fatalf("anonymous: %d %q, Set-Cookie %q; want 401 and no cookie", resp.StatusCode, body, resp.Header.Get("Set-Cookie"))
+	}
+	e.get("/put?k=a&v=1") // an anonymous session is not a login
+	if resp, _ := e.get("/account"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("anonymous session: %d; want 401", resp.StatusCode)
+	}
+	e.get("/login?u=alice")
+	if resp, body := e.get("/account"); resp.StatusCode != 200 || body != "account of alice" {
+		t.Fatalf("signed in: %d %q", resp.StatusCode, body)
+	}
+	ss.script(func(s *scriptStore) {
+		s.load = func(context.Context, string, func() (*session.Record, error)) (*session.Record, error) { return nil, errDown }
+	})
+	if resp, _ := e.get("/account"); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("store down: %d; want 503", resp.StatusCode)
+	}
+}
