@@ -281,7 +281,9 @@ func TestRequireLogin(t *testing.T) {
 	mux.Handle("/", routes())
 	mux.Handle("/account", session.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "sign in first", http.StatusUnauthorized)
-	}))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "account of ", session.Subject(r.Context())) })))
+	}))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "account of ", session.Subject(r.Context()))
+	})))
 	e, ss := newScriptedEnv(t, session.Config{}, mux)
 	if resp, body := e.get("/account"); resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("Set-Cookie") != "" {
 		t.Fatalf("anonymous: %d %q, Set-Cookie %q; want 401 and no cookie", resp.StatusCode, body, resp.Header.Get("Set-Cookie"))
@@ -295,7 +297,9 @@ func TestRequireLogin(t *testing.T) {
 		t.Fatalf("signed in: %d %q", resp.StatusCode, body)
 	}
 	ss.script(func(s *scriptStore) {
-		s.load = func(context.Context, string, func() (*session.Record, error)) (*session.Record, error) { return nil, errDown }
+		s.load = func(context.Context, string, func() (*session.Record, error)) (*session.Record, error) {
+			return nil, errDown
+		}
 	})
 	if resp, _ := e.get("/account"); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("store down: %d; want 503", resp.StatusCode)
