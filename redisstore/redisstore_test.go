@@ -638,4 +638,18 @@ func TestIndexStepRedone(t *testing.T) {
 	if n, _ := client.HExists(ctx, recordKey, "ixp").Result(); n {
 		t.Fatal("index still pending after the step was redone")
 	}
+	// A commit writes the record over the old one without deleting it
+	// first: a mark that the new record does not need must still go.
+	client.HSet(ctx, recordKey, "ixp", "1")
+	tomb := next(next(next(rec)))
+	tomb.Ended = true
+	if err := store.Commit(ctx, tomb, 3); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := client.HExists(ctx, recordKey, "ixp").Result(); n {
+		t.Fatal("a tombstone kept the index pending mark of the session it replaced")
+	}
+	if fields := client.HKeys(ctx, recordKey).Val(); len(fields) != 9 {
+		t.Errorf("tombstone fields = %v; want v exp abs d s t w la idle", fields)
+	}
 }

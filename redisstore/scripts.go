@@ -39,17 +39,22 @@ if ARGV[1] == '0' then
 elseif v ~= ARGV[1] then
 	return 0
 end
-redis.call('DEL', KEYS[1])
 if tonumber(ARGV[6]) <= 0 then
+	redis.call('DEL', KEYS[1])
 	return 1 -- already expired: nothing to keep
 end
 local index = ARGV[8] ~= '' and (not v or cur[4] ~= ARGV[8] or cur[5] ~= ARGV[5] or cur[6])
+-- HSET writes every field but ixp, so what an older record held never
+-- survives it: no DEL first.
 if index then
 	redis.call('HSET', KEYS[1], 'v', ARGV[2], 'exp', ARGV[4], 'abs', ARGV[5], 'd', ARGV[7],
 		's', ARGV[8], 't', ARGV[9], 'w', ARGV[10], 'la', ARGV[11], 'idle', ARGV[12], 'ixp', '1')
 else
 	redis.call('HSET', KEYS[1], 'v', ARGV[2], 'exp', ARGV[4], 'abs', ARGV[5], 'd', ARGV[7],
 		's', ARGV[8], 't', ARGV[9], 'w', ARGV[10], 'la', ARGV[11], 'idle', ARGV[12])
+	if cur[6] then
+		redis.call('HDEL', KEYS[1], 'ixp') -- a tombstone's or an anonymous session's: nothing to index
+	end
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 if index then return 2 end
