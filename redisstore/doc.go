@@ -44,33 +44,35 @@
 // Load is one HMGET. Touch and Delete are one round trip each, and so is
 // Commit except on a cluster (below). Commit and Touch are Lua scripts
 // (EVALSHA, then EVAL if the server lost its script cache) that read the
-// stored version and deadline and write in one atomic step; Delete is a DEL.
+// stored fields once, then write the whole hash (HSET, no DEL) and its TTL
+// (PEXPIRE) in one atomic step; Delete is a DEL.
 //
-// Every script touches exactly one key, so it is valid on a Redis Cluster,
-// where a record and its subject's set hash to different slots. The index
-// update is a second step, a small idempotent script on the set alone
-// (prune, ZADD GT, expire), run after the commit script, never before it,
-// and confirmed by a third that clears the record's "index pending" mark.
-// The commit script asks for the index step only when it is needed: the
-// session is new, its subject or absolute deadline changed, or an earlier
-// index step was never confirmed (its connection dropped after the commit
-// landed). So most commits are one round trip. With a *redis.Client (one
-// server, or Sentinel's failover client), a new session's three scripts go
-// in one pipeline, which the server runs in order: still one round trip;
-// an update that needs the index step takes a second one. With a
-// ClusterClient or a Ring a pipeline gives no order between nodes, so the
-// steps are sent one after another: three round trips, only when the index
-// step is needed. An index step that fails makes Commit return an error, and
-// the next commit redoes it. In the pipeline the index step also runs when
-// the commit loses to a concurrent one; it then adds at most a member that
-// readers check and drop.
+// The subject index needs a step only when a commit makes the session new,
+// changes its subject or absolute deadline, or finds an earlier step
+// unconfirmed (below): prune, ZADD GT, expire. With a *redis.Client (one
+// server, or Sentinel's failover client) the commit script runs that step
+// itself on the subject's set, a second key it is given, in the same atomic
+// step as the write: a commit is always one round trip and one script, a
+// commit that loses its compare-and-swap indexes nothing, and one that wins
+// leaves nothing pending.
+//
+// On a Redis Cluster a record and its subject's set hash to different slots,
+// and with a Ring to different shards, so there every script touches exactly
+// one key. The index step is then a small idempotent script on the set
+// alone, run after the commit script, never before it, and confirmed by a
+// third that clears the record's "index pending" mark: three round trips,
+// only when the index needs a step; other commits are one. An index step
+// that fails makes Commit return an error, and the next commit redoes it
+// (the mark stays until a step is confirmed; its connection may drop after
+// the commit landed).
 //
 // The index cannot rot: a live session with a subject is always a member of
 // that subject's set with a score no earlier than its expiry, because every
 // commit that sets the subject or moves the absolute deadline runs the index
-// step after writing the record, a step that fails stays pending until a
-// later commit completes it, and ZADD GT never lowers a score. The set may hold stale members: sessions
-// deleted, expired, turned into tombstones, or moved to another subject.
+// step with the write (one server) or after it (a cluster, where a step that
+// fails stays pending until a later commit completes it), and ZADD GT never
+// lowers a score. The set may hold stale members: sessions deleted, expired,
+// turned into tombstones, or moved to another subject.
 // ListSubject and DeleteSubject skip them after reading the records, and
 // remove the members whose session can never come back (deleted, expired,
 // tombstone); a member that moved to another subject stays until its score

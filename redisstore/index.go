@@ -146,8 +146,8 @@ func (s *Store) members(ctx context.Context, subject string, now time.Time) ([]s
 }
 
 // pipelineIndependent runs calls in one pipeline with EVALSHA, and sends the
-// calls whose script the server lacked again with EVAL. Unlike pipelineOrdered, it
-// repeats no call that ran.
+// calls whose script the server lacked again with EVAL. It repeats no call
+// that ran.
 func (s *Store) pipelineIndependent(ctx context.Context, calls []scriptCall) []*redis.Cmd {
 	cmds := make([]*redis.Cmd, len(calls))
 	pipe := s.client.Pipeline()

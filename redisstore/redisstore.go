@@ -37,10 +37,9 @@ type Store struct {
 	prefix string
 	now    func() time.Time
 
-	// ordered: the client sends a pipeline to one server, which runs it in
-	// order, so the index step can follow the commit script in the same
-	// round trip.
-	ordered bool
+	// oneServer: every key lives on the one server the client talks to,
+	// so a script may touch a record and its subject's set together.
+	oneServer bool
 
 	// writer and seq name each commit, so that a commit retried by go-redis
 	// after a lost reply recognises its own write.
@@ -83,7 +82,7 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	_, s.ordered = client.(*redis.Client)
+	_, s.oneServer = client.(*redis.Client)
 	return s
 }
 
@@ -174,38 +173,28 @@ func (s *Store) Commit(ctx context.Context, rec *session.Record, expected uint64
 		_, err := commitResult(commit.run(ctx, s.client))
 		return err
 	}
-	index := scriptCall{indexScript, []string{s.subjectKey(subject)}, []any{nowMs, absMs, rec.ID}}
-	confirm := scriptCall{clearIndexPendingScript, []string{s.recordKey(rec.ID)}, []any{strconv.FormatUint(rec.Version, 10)}}
-	if s.ordered && expected == 0 {
-		// A new session always needs its index entry: one pipeline, which
-		// the server runs in order, does all three steps.
-		cmds := s.pipelineOrdered(ctx, commit, index, confirm)
-		if _, err := commitResult(cmds[0]); err != nil {
-			return err
-		}
-		if err := cmds[1].Err(); err != nil {
-			return fmt.Errorf("redisstore: commit: subject index: %w", err)
-		}
-		return nil
+	if s.oneServer {
+		// One server holds both keys: the script runs the index step
+		// itself, in the same atomic step as the write.
+		commit.keys = append(commit.keys, s.subjectKey(subject))
+		commit.args = append(commit.args, rec.ID)
+		_, err := commitResult(commit.run(ctx, s.client))
+		return err
 	}
-	// An update needs the index step only when the script says so (the
-	// subject or the absolute deadline changed, or an earlier index step was
+	// On a cluster or a ring the set may live on another node. The index
+	// step is needed only when the script says so (the session is new, its
+	// subject or absolute deadline changed, or an earlier index step was
 	// not confirmed): most updates are one round trip.
 	needIndex, err := commitResult(commit.run(ctx, s.client))
 	if err != nil || !needIndex {
 		return err
 	}
-	if s.ordered {
-		cmds := s.pipelineOrdered(ctx, index, confirm)
-		if err := cmds[0].Err(); err != nil {
-			return fmt.Errorf("redisstore: commit: subject index: %w", err)
-		}
-		return nil
-	}
+	index := scriptCall{indexScript, []string{s.subjectKey(subject)}, []any{nowMs, absMs, rec.ID}}
 	if err := index.run(ctx, s.client).Err(); err != nil {
 		return fmt.Errorf("redisstore: commit: subject index: %w", err)
 	}
 	// An unconfirmed step is redone by the next commit: nothing to report.
+	confirm := scriptCall{clearIndexPendingScript, []string{s.recordKey(rec.ID)}, []any{strconv.FormatUint(rec.Version, 10)}}
 	_ = confirm.run(ctx, s.client).Err()
 	return nil
 }
@@ -274,37 +263,6 @@ type scriptCall struct {
 // run sends EVALSHA, and EVAL if the server does not have the script.
 func (c scriptCall) run(ctx context.Context, client redis.Scripter) *redis.Cmd {
 	return c.script.Run(ctx, client, c.keys, c.args...)
-}
-
-// pipelineOrdered runs calls in order in one pipeline with EVALSHA. If the
-// server lacks a script (after a restart or SCRIPT FLUSH), the call that
-// failed is sent again with EVAL, and so is every call after it, so that the
-// last run of each call still follows the calls before it. A call after the
-// first that failed may run twice: it must be idempotent, as the index step
-// is.
-func (s *Store) pipelineOrdered(ctx context.Context, calls ...scriptCall) []*redis.Cmd {
-	cmds := make([]*redis.Cmd, len(calls))
-	pipe := s.client.Pipeline()
-	for i, c := range calls {
-		cmds[i] = c.script.EvalSha(ctx, pipe, c.keys, c.args...)
-	}
-	_, _ = pipe.Exec(ctx) // errors are in cmds
-	first := -1
-	for i, cmd := range cmds {
-		if isNoScript(cmd.Err()) {
-			first = i
-			break
-		}
-	}
-	if first < 0 {
-		return cmds
-	}
-	pipe = s.client.Pipeline()
-	for i := first; i < len(calls); i++ {
-		cmds[i] = calls[i].script.Eval(ctx, pipe, calls[i].keys, calls[i].args...)
-	}
-	_, _ = pipe.Exec(ctx)
-	return cmds
 }
 
 func isNoScript(err error) bool {

@@ -209,7 +209,7 @@ func (c *counter) measure(f func()) (int, string) {
 // the scripts are in the server's cache.
 func TestRoundTrips(t *testing.T) {
 	t.Run("single", func(t *testing.T) {
-		testRoundTrips(t, localClient(t), 1, 2)
+		testRoundTrips(t, localClient(t), 1, 1)
 	})
 	t.Run("cluster", func(t *testing.T) {
 		addrs := cluster(t)
@@ -449,8 +449,15 @@ func (c *lossyConn) Read(b []byte) (int, error) {
 // again, and the script must recognise its own write instead of reporting a
 // conflict (which would make the manager apply the changes twice).
 func TestRetriedCommit(t *testing.T) {
+	t.Run("anonymous", func(t *testing.T) { testRetriedCommit(t, "") })
+	// With a subject, each lost commit moves the absolute deadline, so the
+	// index step runs in the script whose reply is lost.
+	t.Run("subject", func(t *testing.T) { testRetriedCommit(t, "retry-"+storetest.NewID()[:8]) })
+}
+
+func testRetriedCommit(t *testing.T, subject string) {
 	ctx := context.Background()
-	rec := newRecord("")
+	rec := newRecord(subject)
 	armed := new(atomic.Bool)
 	opts := localOptions(t)
 	opts.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -464,11 +471,19 @@ func TestRetriedCommit(t *testing.T) {
 	if err := ping(client); err != nil {
 		testenv.Unreachable(t, testenv.Redis, err)
 	}
-	store := newStore(t, client, nil)
+	prefix := "sessionkit-test:" + storetest.NewID()[:12] + ":"
+	t.Cleanup(func() { deletePrefix(t, client, prefix) })
+	store := redisstore.New(client, redisstore.Options{Prefix: prefix})
 	if err := store.Commit(ctx, rec, 0); err != nil { // caches the script
 		t.Fatal(err)
 	}
-	for _, rec := range []*session.Record{next(rec), next(next(rec))} {
+	latest := rec
+	for range 2 {
+		rec := next(latest)
+		if subject != "" {
+			rec.AbsoluteDeadline = rec.AbsoluteDeadline.Add(time.Hour)
+		}
+		latest = rec
 		armed.Store(true)
 		if err := store.Commit(ctx, rec, rec.Version-1); err != nil {
 			t.Fatalf("Commit of version %d whose reply was lost: %v", rec.Version, err)
@@ -479,6 +494,15 @@ func TestRetriedCommit(t *testing.T) {
 		got, err := store.Load(ctx, rec.ID)
 		if err != nil || got.Version != rec.Version {
 			t.Fatalf("Load = %+v, %v; want version %d", got, err, rec.Version)
+		}
+		if subject != "" {
+			list, err := store.ListSubject(ctx, subject)
+			if err != nil || len(list) != 1 || list[0].Version != rec.Version {
+				t.Fatalf("ListSubject after a commit whose reply was lost = %v, %v; want version %d", list, err, rec.Version)
+			}
+			if score := client.ZScore(ctx, prefix+"subject:"+subject, rec.ID).Val(); int64(score) != rec.AbsoluteDeadline.UnixMilli() {
+				t.Fatalf("index score after a commit whose reply was lost = %v; want the new absolute deadline %d", score, rec.AbsoluteDeadline.UnixMilli())
+			}
 		}
 	}
 	// A different commit of the same version is still a conflict.
@@ -545,7 +569,8 @@ func TestFault(t *testing.T) {
 	}
 	restarted := time.Now()
 	// The server lost its data and its script cache: the first commit with a
-	// subject also exercises the EVAL fallback of the pipelined index step.
+	// subject also exercises the EVAL fallback of the script that writes
+	// the record and its index entry.
 	rec = newRecord("alice")
 	for {
 		ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
@@ -637,5 +662,57 @@ func TestIndexStepRedone(t *testing.T) {
 	}
 	if n, _ := client.HExists(ctx, recordKey, "ixp").Result(); n {
 		t.Fatal("index still pending after the step was redone")
+	}
+	// A commit writes the record over the old one without deleting it
+	// first: a mark that the new record does not need must still go.
+	client.HSet(ctx, recordKey, "ixp", "1")
+	tomb := next(next(next(rec)))
+	tomb.Ended = true
+	if err := store.Commit(ctx, tomb, 3); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := client.HExists(ctx, recordKey, "ixp").Result(); n {
+		t.Fatal("a tombstone kept the index pending mark of the session it replaced")
+	}
+	if fields := client.HKeys(ctx, recordKey).Val(); len(fields) != 9 {
+		t.Errorf("tombstone fields = %v; want v exp abs d s t w la idle", fields)
+	}
+}
+
+// TestIndexWithCommit: on one server the index step runs in the commit's own
+// script, so a commit that loses its compare-and-swap adds nothing to any
+// index, and one that wins leaves nothing pending.
+func TestIndexWithCommit(t *testing.T) {
+	ctx := context.Background()
+	client := localClient(t)
+	prefix := "sessionkit-test:" + storetest.NewID()[:12] + ":"
+	t.Cleanup(func() { deletePrefix(t, client, prefix) })
+	store := redisstore.New(client, redisstore.Options{Prefix: prefix})
+	rec := newRecord("a-" + storetest.NewID()[:8])
+	if err := store.Commit(ctx, rec, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := client.HExists(ctx, prefix+rec.ID, "ixp").Result(); n {
+		t.Error("index pending after a create on one server")
+	}
+	other := "b-" + storetest.NewID()[:8]
+	moved := next(rec)
+	moved.Subject = other
+	for _, expected := range []uint64{0, 5} {
+		if err := store.Commit(ctx, moved, expected); !errors.Is(err, session.ErrConflict) {
+			t.Fatalf("Commit expecting version %d = %v; want ErrConflict", expected, err)
+		}
+		if n := client.Exists(ctx, prefix+"subject:"+other).Val(); n != 0 {
+			t.Fatalf("a commit that lost its compare-and-swap (expected %d) indexed the session", expected)
+		}
+	}
+	if err := store.Commit(ctx, moved, 1); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := store.ListSubject(ctx, other); err != nil || len(list) != 1 || list[0].ID != rec.ID {
+		t.Fatalf("ListSubject(%s) = %v, %v; want the moved session", other, list, err)
+	}
+	if list, err := store.ListSubject(ctx, rec.Subject); err != nil || len(list) != 0 {
+		t.Fatalf("ListSubject(%s) = %v, %v; want nothing once the session moved", rec.Subject, list, err)
 	}
 }

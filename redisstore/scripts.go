@@ -2,33 +2,45 @@ package redisstore
 
 import "github.com/redis/go-redis/v9"
 
-// Each script touches exactly one key (KEYS[1]), so each is valid on a Redis
-// Cluster. Times are Unix milliseconds, which a Lua number holds exactly; the
-// version is compared as a decimal string, so it may use all 64 bits.
+// Every script but commitScript on a single server touches exactly one key
+// (KEYS[1]), so each is valid on a Redis Cluster. Times are Unix
+// milliseconds, which a Lua number holds exactly; the version is compared as
+// a decimal string, so it may use all 64 bits.
 
 // commitScript is the compare-and-swap of Commit.
 //
 //	KEYS[1]  the record
+//	KEYS[2]  the subject's sorted set, only on a single server and only for
+//	         a record with a subject
 //	ARGV     expected version, new version, now, expires, absolute deadline,
 //	         TTL (expires - now), record, subject, tombstone ("1"/"0"), writer,
-//	         LastActive (ns), IdleDeadline (ns)
+//	         LastActive (ns), IdleDeadline (ns), and with KEYS[2] the ID
 //
 // The record's LastActive and IdleDeadline go in their own fields too, where
 // touchScript compares them.
-// It returns 0 on a version conflict, 1 when the record was written and its
-// subject's index already holds it, and 2 when the record was written and the
-// index step must run: the session is new (or replaced an expired one), its
-// subject or absolute deadline changed, or an earlier index step was never
-// confirmed. In that last case and whenever it returns 2, the record keeps an
-// 'ixp' (index pending) field until clearIndexPendingScript confirms the index
-// step, so an index step lost after its commit is redone by the next commit.
-// A commit retried after its reply was lost returns 2: it cannot tell, and the
-// index step is idempotent.
+//
+// The index step is needed when the session is new (or replaced an expired
+// one), its subject or absolute deadline changed, or an earlier index step
+// was never confirmed (the record holds an 'ixp' mark). With KEYS[2] the
+// script runs the step itself, as indexScript does, in the same atomic step
+// as the write, and the record never holds the mark. It returns 0 on a
+// version conflict and 1 when the record was written.
+//
+// Without KEYS[2] (a cluster, where the set lives in another slot) it returns
+// 0 on a version conflict, 1 when the record was written and its subject's
+// index already holds it, and 2 when the record was written and the caller
+// must run the index step: the record then keeps the 'ixp' mark until
+// clearIndexPendingScript confirms the step, so an index step lost after its
+// commit is redone by the next commit. A commit retried after its reply was
+// lost returns 2: it cannot tell, and the index step is idempotent.
 var commitScript = redis.NewScript(`
 local cur = redis.call('HMGET', KEYS[1], 'v', 'exp', 'w', 's', 'abs', 'ixp')
 local v = cur[1]
 if v and v == ARGV[2] and cur[3] == ARGV[10] then
-	return 2 -- this very commit, retried after its reply was lost
+	-- This very commit, retried after its reply was lost; with KEYS[2] its
+	-- index step ran with it.
+	if KEYS[2] then return 1 end
+	return 2
 end
 local exp = tonumber(cur[2])
 if v and (not exp or exp <= tonumber(ARGV[3])) then
@@ -39,20 +51,34 @@ if ARGV[1] == '0' then
 elseif v ~= ARGV[1] then
 	return 0
 end
-redis.call('DEL', KEYS[1])
 if tonumber(ARGV[6]) <= 0 then
+	redis.call('DEL', KEYS[1])
 	return 1 -- already expired: nothing to keep
 end
 local index = ARGV[8] ~= '' and (not v or cur[4] ~= ARGV[8] or cur[5] ~= ARGV[5] or cur[6])
-if index then
+local pending = index and not KEYS[2]
+-- HSET writes every field but ixp, so what an older record held never
+-- survives it: no DEL first.
+if pending then
 	redis.call('HSET', KEYS[1], 'v', ARGV[2], 'exp', ARGV[4], 'abs', ARGV[5], 'd', ARGV[7],
 		's', ARGV[8], 't', ARGV[9], 'w', ARGV[10], 'la', ARGV[11], 'idle', ARGV[12], 'ixp', '1')
 else
 	redis.call('HSET', KEYS[1], 'v', ARGV[2], 'exp', ARGV[4], 'abs', ARGV[5], 'd', ARGV[7],
 		's', ARGV[8], 't', ARGV[9], 'w', ARGV[10], 'la', ARGV[11], 'idle', ARGV[12])
+	if cur[6] then
+		redis.call('HDEL', KEYS[1], 'ixp') -- done below, or nothing to index
+	end
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
-if index then return 2 end
+if pending then return 2 end
+if index then
+	-- The index step of indexScript. The score, the absolute deadline, is
+	-- after now: the record's TTL is positive.
+	redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
+	redis.call('ZADD', KEYS[2], 'GT', ARGV[5], ARGV[13])
+	local top = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+	redis.call('PEXPIRE', KEYS[2], string.format('%.0f', tonumber(top[2]) - tonumber(ARGV[3])))
+end
 return 1
 `)
 
