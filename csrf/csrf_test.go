@@ -589,6 +589,12 @@ func TestErrorHandler(t *testing.T) {
 }
 
 func TestNew(t *testing.T) {
+	if _, err := csrf.New(); err != nil {
+		t.Fatalf("New() = %v; want the defaults", err)
+	}
+	if _, err := csrf.New(csrf.Options{}, csrf.Options{}); err == nil {
+		t.Fatal("New with two Options succeeded")
+	}
 	for _, tc := range []struct {
 		name string
 		opts csrf.Options

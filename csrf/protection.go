@@ -2,6 +2,7 @@ package csrf
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -103,10 +104,18 @@ type Protection struct {
 	inContext bool
 }
 
-// New returns a Protection configured by opts. It fails when a trusted origin
-// is not of the form "scheme://host[:port]" or the header name is not a valid
-// header name; the zero Options is valid.
-func New(opts Options) (*Protection, error) {
+// New returns a Protection configured by opts: csrf.New() with the
+// defaults, or csrf.New(csrf.Options{...}). It fails when a trusted origin
+// is not of the form "scheme://host[:port]", the header name is not a valid
+// header name, or it is given more than one Options.
+func New(options ...Options) (*Protection, error) {
+	if len(options) > 1 {
+		return nil, errors.New("csrf: New takes at most one Options")
+	}
+	var opts Options
+	if len(options) == 1 {
+		opts = options[0]
+	}
 	p := &Protection{
 		origins:      http.NewCrossOriginProtection(),
 		field:        opts.FieldName,

@@ -73,8 +73,17 @@ type entry struct {
 	tombstone bool   // the record is a tombstone (renewed or ended)
 }
 
-// New returns a Store and starts its sweeper.
-func New(opts Options) *Store {
+// New returns a Store and starts its sweeper: memstore.New() with the
+// defaults, or memstore.New(memstore.Options{...}). It panics when given
+// more than one Options, a programming error.
+func New(options ...Options) *Store {
+	if len(options) > 1 {
+		panic("memstore: New takes at most one Options")
+	}
+	var opts Options
+	if len(options) == 1 {
+		opts = options[0]
+	}
 	s := &Store{now: opts.Now, subjects: map[string]map[key]struct{}{}, stop: make(chan struct{}), done: make(chan struct{})}
 	if s.now == nil {
 		s.now = time.Now

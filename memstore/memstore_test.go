@@ -133,3 +133,14 @@ func TestCountTombstones(t *testing.T) {
 	}
 	count(1, "the expired tombstone swept")
 }
+
+func TestNewOptions(t *testing.T) {
+	s := memstore.New()
+	defer s.Close()
+	defer func() {
+		if recover() == nil {
+			t.Error("New with two Options did not panic")
+		}
+	}()
+	memstore.New(memstore.Options{}, memstore.Options{})
+}
