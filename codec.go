@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -257,7 +258,53 @@ func unixNano(t time.Time) int64 {
 
 // encodeValue and decodeValue are the value codec: JSON, so values need no
 // registration, are readable by sessionctl and by other languages.
-func encodeValue(v any) ([]byte, error) { return json.Marshal(v) }
+// encodeValue is JSON. Integers and booleans (a user id, a counter, a flag)
+// skip the encoder: the bytes are the same, without its reflection and
+// allocations.
+func encodeValue(v any) ([]byte, error) {
+	switch x := v.(type) {
+	case int:
+		return strconv.AppendInt(nil, int64(x), 10), nil
+	case int64:
+		return strconv.AppendInt(nil, x, 10), nil
+	case int32:
+		return strconv.AppendInt(nil, int64(x), 10), nil
+	case uint64:
+		return strconv.AppendUint(nil, x, 10), nil
+	case bool:
+		return strconv.AppendBool(nil, x), nil
+	}
+	return json.Marshal(v)
+}
+
+// decodeInt parses data as a JSON integer the way encoding/json would for
+// a signed integer of bits, or reports that the decoder must decide (a
+// fraction, an exponent, a leading zero, an overflow: its errors are the
+// ones to return).
+func decodeInt(data []byte, bits int) (int64, bool) {
+	digits := data
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 19 || (digits[0] == '0' && len(digits) > 1) {
+		return 0, false
+	}
+	var u uint64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		u = u*10 + uint64(c-'0') // 19 digits cannot overflow a uint64
+	}
+	limit := uint64(1) << (bits - 1) // |min|; max is one less
+	switch {
+	case len(digits) < len(data) && u <= limit:
+		return -int64(u), true
+	case len(digits) == len(data) && u < limit:
+		return int64(u), true
+	}
+	return 0, false
+}
 
 func decodeValue(data []byte, v any) error {
 	// The commonest value is a plain string (a user name, a flash message):
@@ -273,6 +320,27 @@ func decodeValue(data []byte, v any) error {
 		}
 		if plain {
 			*p = string(inner)
+			return nil
+		}
+	}
+	switch p := v.(type) {
+	case *int:
+		if n, ok := decodeInt(data, strconv.IntSize); ok {
+			*p = int(n)
+			return nil
+		}
+	case *int64:
+		if n, ok := decodeInt(data, 64); ok {
+			*p = n
+			return nil
+		}
+	case *bool:
+		switch string(data) {
+		case "true":
+			*p = true
+			return nil
+		case "false":
+			*p = false
 			return nil
 		}
 	}

@@ -54,11 +54,14 @@ var subjects = func() []string {
 // the first failure a handler saw; benchmarks check it after the loop.
 type stack struct {
 	untouched, read, modify, login, seed http.Handler
-	close                                func()
-	err                                  error
-	user                                 string // the last value read
-	n                                    int    // the login counter
-	bare                                 bool
+	// readLoggedIn and seedLoggedIn are the realistic read: a logged-in
+	// session holding a user id and a counter, read with Has then an int64.
+	readLoggedIn, seedLoggedIn http.Handler
+	close                      func()
+	err                        error
+	user                       string // the last value read
+	n                          int    // the login counter
+	bare                       bool
 }
 
 func (s *stack) fail(err error) {
@@ -82,6 +85,7 @@ func newStack(tb testing.TB, lib string) *stack {
 	case "bare":
 		s.bare = true
 		s.untouched, s.read, s.modify, s.login, s.seed = bare, bare, bare, bare, bare
+		s.readLoggedIn, s.seedLoggedIn = bare, bare
 
 	case "sessionkit":
 		store := memstore.New(memstore.Options{})
@@ -112,6 +116,21 @@ func newStack(tb testing.TB, lib string) *stack {
 		s.seed = m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s.fail(session.Put(r.Context(), "user", "alice"))
 			s.fail(session.Put(r.Context(), "n", 0))
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		s.seedLoggedIn = m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s.fail(session.Login(r.Context(), "alice"))
+			s.fail(session.Put(r.Context(), "uid", int64(4711)))
+			s.fail(session.Put(r.Context(), "n", int64(7)))
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		s.readLoggedIn = m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !session.Has(r.Context(), "uid") {
+				s.fail(fmt.Errorf("no uid"))
+			}
+			n, err := session.Get[int64](r.Context(), "n")
+			s.fail(err)
+			s.n = int(n)
 			w.WriteHeader(http.StatusNoContent)
 		}))
 
@@ -145,6 +164,19 @@ func newStack(tb testing.TB, lib string) *stack {
 		s.seed = sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			sm.Put(r.Context(), "user", "alice")
 			sm.Put(r.Context(), "n", 0)
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		s.seedLoggedIn = sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s.fail(sm.RenewToken(r.Context()))
+			sm.Put(r.Context(), "uid", int64(4711))
+			sm.Put(r.Context(), "n", int64(7))
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		s.readLoggedIn = sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !sm.Exists(r.Context(), "uid") {
+				s.fail(fmt.Errorf("no uid"))
+			}
+			s.n = int(sm.GetInt64(r.Context(), "n"))
 			w.WriteHeader(http.StatusNoContent)
 		}))
 
@@ -183,6 +215,24 @@ func newStack(tb testing.TB, lib string) *stack {
 			sess.Values["user"] = "alice"
 			sess.Values["n"] = 0
 			s.fail(sess.Save(r, w))
+			w.WriteHeader(http.StatusNoContent)
+		})
+		s.seedLoggedIn = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			sess, err := store.Get(r, name)
+			s.fail(err)
+			sess.Values["uid"] = int64(4711)
+			sess.Values["n"] = int64(7)
+			s.fail(sess.Save(r, w))
+			w.WriteHeader(http.StatusNoContent)
+		})
+		s.readLoggedIn = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			sess, err := store.Get(r, name)
+			s.fail(err)
+			if _, ok := sess.Values["uid"]; !ok {
+				s.fail(fmt.Errorf("no uid"))
+			}
+			n, _ := sess.Values["n"].(int64)
+			s.n = int(n)
 			w.WriteHeader(http.StatusNoContent)
 		})
 
@@ -280,6 +330,18 @@ func BenchmarkRead(b *testing.B) {
 		serve(b, s.read, req)
 		if !s.bare && s.user != "alice" {
 			b.Fatalf("read %q, want alice", s.user)
+		}
+	})
+}
+
+// BenchmarkReadLoggedIn: the realistic read of issue 10: a logged-in
+// session with a user id and a counter, read with Has then an int64.
+func BenchmarkReadLoggedIn(b *testing.B) {
+	eachLib(b, func(b *testing.B, s *stack) {
+		req := request(newCookie(b, s.seedLoggedIn, ""))
+		serve(b, s.readLoggedIn, req)
+		if !s.bare && s.n != 7 {
+			b.Fatalf("read n=%d, want 7", s.n)
 		}
 	})
 }
