@@ -36,9 +36,11 @@ type Store struct {
 	now    func() time.Time
 
 	// subjects indexes IDs by subject. It has its own lock, always taken
-	// after a shard lock and never before one.
+	// after a shard lock and never before one. A slice rather than a set:
+	// most users have one or a few sessions, and a map per user would cost
+	// several hundred bytes each; a user's keys are few enough to scan.
 	mu       sync.Mutex
-	subjects map[string]map[key]struct{}
+	subjects map[string][]key
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -84,7 +86,7 @@ func New(options ...Options) *Store {
 	if len(options) == 1 {
 		opts = options[0]
 	}
-	s := &Store{now: opts.Now, subjects: map[string]map[key]struct{}{}, stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Store{now: opts.Now, subjects: map[string][]key{}, stop: make(chan struct{}), done: make(chan struct{})}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -259,31 +261,35 @@ func (s *Store) reindex(k key, from, to string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if from != "" {
-		if set := s.subjects[from]; set != nil {
-			delete(set, k)
-			if len(set) == 0 {
-				delete(s.subjects, from)
-			}
+		keys := s.subjects[from]
+		if i := slices.Index(keys, k); i >= 0 {
+			last := len(keys) - 1
+			keys[i] = keys[last]
+			keys = keys[:last]
+		}
+		if len(keys) == 0 {
+			delete(s.subjects, from)
+		} else {
+			s.subjects[from] = keys
 		}
 	}
 	if to != "" {
-		set := s.subjects[to]
-		if set == nil {
-			set = map[key]struct{}{}
-			s.subjects[to] = set
+		if keys := s.subjects[to]; !slices.Contains(keys, k) {
+			s.subjects[to] = append(keys, k)
 		}
-		set[k] = struct{}{}
 	}
+}
+
+// subjectKeys returns a copy of subject's keys.
+func (s *Store) subjectKeys(subject string) []key {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.subjects[subject])
 }
 
 // ListSubject implements session.SubjectIndex.
 func (s *Store) ListSubject(ctx context.Context, subject string) ([]*session.Record, error) {
-	s.mu.Lock()
-	keys := make([]key, 0, len(s.subjects[subject]))
-	for k := range s.subjects[subject] {
-		keys = append(keys, k)
-	}
-	s.mu.Unlock()
+	keys := s.subjectKeys(subject)
 	var recs []*session.Record
 	for _, k := range keys {
 		rec, err := s.Load(ctx, formatID(k))
@@ -302,12 +308,7 @@ func sortByCreated(recs []*session.Record) {
 
 // DeleteSubject implements session.SubjectIndex.
 func (s *Store) DeleteSubject(ctx context.Context, subject string) (int, error) {
-	s.mu.Lock()
-	keys := make([]key, 0, len(s.subjects[subject]))
-	for k := range s.subjects[subject] {
-		keys = append(keys, k)
-	}
-	s.mu.Unlock()
+	keys := s.subjectKeys(subject)
 	n := 0
 	now := s.now().UnixNano()
 	for _, k := range keys {
