@@ -2,6 +2,7 @@ package dbsc
 
 import (
 	"net/http"
+	"strings"
 )
 
 // Routes choose how much they care about the device binding:
@@ -39,7 +40,7 @@ func (b *Binder) Require(next http.Handler) http.Handler {
 		if reason == ReasonCookieExpired {
 			b.expireBoundCookie(w)
 			w.Header().Set("Cache-Control", "no-store")
-			http.Redirect(w, r, r.URL.RequestURI(), http.StatusTemporaryRedirect)
+			http.Redirect(w, r, sameOrigin(r.URL.RequestURI()), http.StatusTemporaryRedirect)
 			return
 		}
 		b.cfg.Refused.ServeHTTP(w, r)
@@ -68,4 +69,13 @@ func (b *Binder) reportSkipped(r *http.Request) {
 	for _, reason := range skippedReasons(r.Header) {
 		b.emit(r.Context(), Event{Kind: EventSkipped, Reason: reason, Request: r})
 	}
+}
+
+// sameOrigin makes a request URI safe to send back as a Location: one that
+// starts with "//" or "/\" would be read by browsers as another host.
+func sameOrigin(uri string) string {
+	if strings.HasPrefix(uri, "//") || strings.HasPrefix(uri, "/\\") {
+		return "/" + strings.TrimLeft(uri, "/\\")
+	}
+	return uri
 }

@@ -12,7 +12,9 @@ var errAmbiguousPath = errors.New("forwardauth: ambiguous path")
 // canonicalPath returns the path of a request target (path, optional query
 // and fragment) as the policy matches it: percent-escapes decoded once,
 // empty segments ("//") dropped, path parameters (";jsessionid=...") cut off
-// each segment, "." and ".." resolved (never above the root).
+// each segment, "." and ".." resolved (never above the root). It is the
+// reading of servers that cut path parameters (Tomcat); pathReadings gives
+// the others too.
 //
 // Where servers disagree about a path it refuses it rather than guess: a
 // backslash, a control character, an encoded "/" or "\" (%2F, %5C), an
@@ -20,7 +22,29 @@ var errAmbiguousPath = errors.New("forwardauth: ambiguous path")
 // app that decodes twice would see something else) or a malformed escape
 // each return errAmbiguousPath. A target that is not an absolute path does
 // too.
-func canonicalPath(target string) (string, error) {
+func canonicalPath(target string) (string, error) { return canonicalPathParams(target, true) }
+
+// pathReadings returns every way the servers behind a proxy may read
+// target: with path parameters cut off each segment (Tomcat, which reads
+// "..;" as "..") and with them kept as part of the segment (nginx, Caddy,
+// Go, Express, for which "..;" is a name). The policy must allow all of
+// them.
+func pathReadings(target string) ([]string, error) {
+	cut, err := canonicalPathParams(target, true)
+	if err != nil {
+		return nil, err
+	}
+	kept, err := canonicalPathParams(target, false)
+	if err != nil {
+		return nil, err
+	}
+	if kept == cut {
+		return []string{cut}, nil
+	}
+	return []string{cut, kept}, nil
+}
+
+func canonicalPathParams(target string, cutParams bool) (string, error) {
 	if i := strings.IndexAny(target, "?#"); i >= 0 {
 		target = target[:i]
 	}
@@ -54,7 +78,7 @@ func canonicalPath(target string) (string, error) {
 	segs := strings.Split(b.String(), "/")
 	out := make([]string, 0, len(segs))
 	for _, s := range segs {
-		if i := strings.IndexByte(s, ';'); i >= 0 {
+		if i := strings.IndexByte(s, ';'); i >= 0 && cutParams {
 			s = s[:i]
 		}
 		switch s {

@@ -59,7 +59,7 @@ type Decision struct {
 // want the Handler's endpoints, which call Decide; it is exported for apps
 // that embed the decision in their own proxy.
 func (h *Handler) Decide(r *http.Request, target Target) Decision {
-	path, err := canonicalPath(target.URI)
+	paths, err := pathReadings(target.URI)
 	if err != nil {
 		return Decision{Outcome: Forbidden, Reason: "path"}
 	}
@@ -73,11 +73,13 @@ func (h *Handler) Decide(r *http.Request, target Target) Decision {
 			d.User, d.SessionID = u, session.ID(r.Context())
 		}
 	}
-	rule := h.policy.match(host, path)
-	outcome, reason := judge(rule, d.User)
-	if lower := strings.ToLower(path); lower != path {
-		if other := h.policy.match(host, lower); !sameRule(other, rule) {
-			if o, why := judge(other, d.User); o < outcome {
+	// Every reading of the path must be allowed: with path parameters
+	// cut or kept (pathReadings), and compared exactly or case-folded
+	// (for upstreams on case-insensitive file systems).
+	outcome, reason := Allowed, ""
+	for _, path := range paths {
+		for _, fold := range []bool{false, true} {
+			if o, why := judge(h.policy.match(host, path, fold), d.User); o < outcome || reason == "" {
 				outcome, reason = o, why
 			}
 		}
@@ -99,10 +101,6 @@ func judge(rule Rule, u *User) (Outcome, string) {
 		return Forbidden, "group"
 	}
 	return Allowed, "rule"
-}
-
-func sameRule(a, b Rule) bool {
-	return a.Host == b.Host && a.Path == b.Path && a.Access == b.Access && strings.Join(a.Groups, ",") == strings.Join(b.Groups, ",")
 }
 
 // check decides target for r, refusing it when r does not come from a

@@ -36,8 +36,14 @@ func (h *Handler) serveEnvoy(w http.ResponseWriter, r *http.Request) {
 	h.headers.set(w.Header(), d)
 	var remove []string
 	for _, name := range h.headers.names() {
+		lower := strings.ToLower(name)
 		if w.Header().Get(name) == "" {
-			remove = append(remove, strings.ToLower(name))
+			remove = append(remove, lower)
+		}
+		// CGI, WSGI and PHP read Remote_User as HTTP_REMOTE_USER too: a
+		// client's underscore spelling must not reach the upstream.
+		if u := strings.ReplaceAll(lower, "-", "_"); u != lower {
+			remove = append(remove, u)
 		}
 	}
 	if len(remove) > 0 {

@@ -99,9 +99,17 @@ func newPolicy(rules []Rule, def Access) (*policy, error) {
 }
 
 // match returns the first rule that matches host and path, or the default.
-func (p *policy) match(host, path string) Rule {
+// With fold, paths are compared case-insensitively, rules' included.
+func (p *policy) match(host, path string, fold bool) Rule {
+	if fold {
+		path = strings.ToLower(path)
+	}
 	for _, r := range p.rules {
-		if hostMatches(r.Host, host) && pathUnder(path, r.Path) {
+		rp := r.Path
+		if fold {
+			rp = strings.ToLower(rp)
+		}
+		if hostMatches(r.Host, host) && pathUnder(path, rp) {
 			return r
 		}
 	}

@@ -32,6 +32,7 @@
 //		proxy_pass_request_body off;
 //		proxy_set_header Content-Length "";
 //		proxy_set_header Host $http_host;
+//		proxy_set_header X-Forwarded-Host $http_host;
 //		proxy_set_header X-Original-Method $request_method;
 //		proxy_set_header X-Original-URI $request_uri;
 //		proxy_set_header X-Forwarded-Proto $scheme;
@@ -74,6 +75,10 @@
 //				request_header -Remote-Groups
 //				request_header -Remote-Email
 //				request_header -Remote-Session
+//				request_header -Remote_User
+//				request_header -Remote_Groups
+//				request_header -Remote_Email
+//				request_header -Remote_Session
 //				forward_auth 127.0.0.1:9091 {
 //					uri /auth/forward
 //					copy_headers Remote-User Remote-Groups Remote-Email Remote-Session
