@@ -1,8 +1,12 @@
 package cookiestore
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -122,4 +126,97 @@ func (r *KeyRing) Seals(id string) uint64 {
 		return k.seals.Load()
 	}
 	return 0
+}
+
+// GenerateKey returns a new key line "id:<base64url of 32 random bytes>"
+// for a key file or environment variable read by ParseKeyRing.
+func GenerateKey(id string) (string, error) {
+	if !validKeyID(id) {
+		return "", fmt.Errorf("cookiestore: key id %q: want 1 to %d characters of A-Z a-z 0-9 _ -", id, maxKeyIDLen)
+	}
+	secret := make([]byte, MinKeyBytes)
+	rand.Read(secret) // never fails (crypto/rand since Go 1.24)
+	return id + ":" + base64.RawURLEncoding.EncodeToString(secret), nil
+}
+
+// ParseKeyRing parses a key ring from text: one key per line, written
+//
+//	id:base64-secret
+//
+// The first key is the primary. The secret may be in standard or URL-safe
+// base64, padded or not, and must decode to at least MinKeyBytes bytes.
+// Blank lines and lines starting with # are ignored; so that a ring fits in
+// one environment variable, keys may also be separated by commas or spaces.
+//
+// Rotation, with every instance reading the same file or variable:
+//
+//  1. Add: append a new key at the end. Instances that load it open values
+//     sealed with it but do not yet seal with it, so a rolling restart is
+//     safe.
+//  2. Promote: once every instance has the new key, move it to the top. New
+//     and rewritten values use it; values sealed with the old key still
+//     open, and NeedsReseal reports them so they are sealed again on their
+//     next write.
+//  3. Retire: delete the old key once the longest absolute session lifetime
+//     has passed since the promotion. Values still sealed with it then read
+//     as ErrInvalid (no session).
+//
+// Rotate each key long before it could have sealed SealBudget (2^32)
+// values across all instances; Seals reports this process's share.
+func ParseKeyRing(text string) (*KeyRing, error) {
+	var keys []Key
+	for lineNo, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		for _, f := range strings.FieldsFunc(line, func(c rune) bool { return c == ',' || c == ' ' || c == '\t' || c == '\r' }) {
+			id, enc, ok := strings.Cut(f, ":")
+			if !ok {
+				return nil, fmt.Errorf("cookiestore: line %d: want id:base64-secret; %s", lineNo+1, generateHint)
+			}
+			secret, err := decodeSecret(enc)
+			if err != nil {
+				return nil, fmt.Errorf("cookiestore: line %d: key %q: secret is not base64; %s", lineNo+1, id, generateHint)
+			}
+			keys = append(keys, Key{ID: id, Secret: secret})
+		}
+	}
+	return NewKeyRing(keys...)
+}
+
+func decodeSecret(s string) ([]byte, error) {
+	s = strings.TrimRight(s, "=")
+	if strings.ContainsAny(s, "+/") {
+		return base64.RawStdEncoding.DecodeString(s)
+	}
+	return base64.RawURLEncoding.DecodeString(s)
+}
+
+// LoadKeyRingFile reads a key ring from the file at path (see
+// ParseKeyRing). The file should be readable by the server only.
+func LoadKeyRingFile(path string) (*KeyRing, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cookiestore: key file: %w; %s", err, generateHint)
+	}
+	r, err := ParseKeyRing(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("%w (in %s)", err, path)
+	}
+	return r, nil
+}
+
+// LoadKeyRingEnv reads a key ring from the environment variable called name
+// (see ParseKeyRing). A missing or empty variable is an error.
+func LoadKeyRingEnv(name string) (*KeyRing, error) {
+	v, ok := os.LookupEnv(name)
+	if !ok || strings.TrimSpace(v) == "" {
+		return nil, fmt.Errorf("cookiestore: environment variable %s is not set; set it to id:secret lines, %s", name, generateHint)
+	}
+	r, err := ParseKeyRing(v)
+	if err != nil {
+		return nil, fmt.Errorf("%w (in $%s)", err, name)
+	}
+	return r, nil
 }
