@@ -9,6 +9,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Version is the format version written by [KeyRing.Seal]. It is the first
@@ -206,11 +207,16 @@ func (r *KeyRing) seal(p *key, name string, payload []byte, chunks int) (string,
 		p.seals.Add(^uint64(0))
 		return "", ErrKeyExhausted
 	}
-	// One buffer holds the value being built and, past its end, the raw
-	// nonce | ciphertext | tag that is encoded into it.
+	// One scratch buffer holds the value being built and, past its end,
+	// the raw nonce | ciphertext | tag that is encoded into it. It holds
+	// no plaintext, so it can go back to the pool without clearing.
 	total := sealedLen(p.id, chunks, len(payload))
-	buf := make([]byte, 0, total+len(payload)+Overhead)
-	buf = append(buf, Version...)
+	need := total + len(payload) + Overhead
+	bp := scratch.Get().(*[]byte)
+	if cap(*bp) < need {
+		*bp = make([]byte, 0, need)
+	}
+	buf := append((*bp)[:0], Version...)
 	buf = append(buf, '.')
 	buf = append(buf, p.id...)
 	buf = append(buf, '.')
@@ -221,8 +227,18 @@ func (r *KeyRing) seal(p *key, name string, payload []byte, chunks int) (string,
 	hdr := len(buf)
 	raw := c.aead.Seal(buf[total:total], nil, payload, aad)
 	b64.Encode(buf[hdr:total], raw)
-	return string(buf[:total]), nil
+	v := string(buf[:total])
+	if cap(buf) <= maxScratch {
+		*bp = buf[:0]
+		scratch.Put(bp)
+	}
+	return v, nil
 }
+
+// maxScratch is the largest buffer kept in the scratch pool.
+const maxScratch = 16 << 10
+
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
 
 // Open authenticates and decrypts a value sealed by Seal for the cookie
 // called name. It returns the payload and the id of the key that opened it;
@@ -240,7 +256,9 @@ func (r *KeyRing) open(name, value string, chunks int) ([]byte, string, error) {
 	if !validName(name) {
 		return nil, "", ErrCookieName
 	}
-	if len(value) > maxSealedBytes || strings.ContainsAny(value, "\r\n") {
+	// The base64 decoder skips CR and LF; refuse them so that no two
+	// different strings open to the same value.
+	if len(value) > maxSealedBytes || strings.IndexByte(value, '\n') >= 0 || strings.IndexByte(value, '\r') >= 0 {
 		return nil, "", errMalformed
 	}
 	ver, rest, ok := strings.Cut(value, ".")
