@@ -11,19 +11,30 @@ import (
 // the ones this ring actually sealed (seeded below), byte for byte.
 func FuzzOpen(f *testing.F) {
 	r := testRing(f, "k2", "k1")
-	genuine := map[string][]byte{}
-	add := func(name string, payload []byte) string {
-		v := mustSeal(f, r, name, payload)
-		genuine[name+"="+v] = payload
-		return v
+	// Values sealed once with the test keys. They are literals because
+	// the fuzzing workers are separate processes: values sealed at run
+	// time would differ (random nonces) between the coordinator that
+	// passes the seeds and the worker that checks them.
+	type sealed struct{ name, value, payload string }
+	genuineList := []sealed{
+		{"session", "v1.k2.m_wR-eJisV25WCQXBrybzGP9A9qf6WViz9Xc0vGeSRatuY_LbGmfnR1OxJypfF6VVbzrTQlAGQkENp0", `{"sub":"ada","auth":1796300000}`},
+		{"session", "v1.k2.SeZbAekloCnZWWwWREvdO7O3v-DNo679K6ytLA", ""},
+		{"csrf", "v1.k2._L9Wjh_RP9sM7PNZdI070fylOeoXtdgVfVoVDk2d_FfS", "token"},
+		{"session", "v1.k1.0F9Yv49lS0BYZsxraDtLB3q8J1peSYd6O3GdtoF16pX955dOMVL3fDc", `{"sub":"bob"}`},
 	}
-	small := add("session", []byte(`{"sub":"ada","auth":1796300000}`))
-	empty := add("session", nil)
-	otherName := add("csrf", []byte("token"))
+	genuine := map[string][]byte{}
+	for _, g := range genuineList {
+		p, _, err := r.Open(g.name, g.value)
+		if err != nil || string(p) != g.payload {
+			f.Fatalf("seed %q does not open: %v", g.value, err)
+		}
+		genuine[g.name+"="+g.value] = p
+	}
+	small, empty, otherName, oldKey := genuineList[0].value, genuineList[1].value, genuineList[2].value, genuineList[3].value
 	chunks := sealChunks(f, r, "session", bytes.Repeat([]byte("z"), 5000), 2)
 	joined := chunks[0] + chunks[1]
 
-	for _, v := range []string{small, empty, otherName, chunks[0], joined, "", "v1.k1.", "v1.k2.2.AAAA", "v2.k1.AAAA"} {
+	for _, v := range []string{small, empty, otherName, oldKey, chunks[0], joined, "", "v1.k1.", "v1.k2.2.AAAA", "v2.k1.AAAA"} {
 		f.Add("session", v)
 		// One byte changed, at the start, middle and end.
 		for _, i := range []int{0, 3, len(v) / 2, len(v) - 1} {
