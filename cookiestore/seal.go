@@ -226,7 +226,7 @@ func (r *KeyRing) seal(p *key, name string, payload []byte, chunks int) (string,
 	}
 	hdr := len(buf)
 	raw := c.aead.Seal(buf[total:total], nil, payload, aad)
-	b64.Encode(buf[hdr:total], raw)
+	encodeURL(buf[hdr:total], raw)
 	v := string(buf[:total])
 	if cap(buf) <= maxScratch {
 		*bp = buf[:0]
