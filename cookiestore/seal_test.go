@@ -175,3 +175,47 @@ func TestBadCookieName(t *testing.T) {
 		}
 	}
 }
+
+func TestConcurrent(t *testing.T) {
+	r := testRing(t, "k2", "k1")
+	done := make(chan struct{})
+	for g := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range 200 {
+				name := "s" + string(rune('a'+(g+i)%8))
+				v, err := r.Seal(name, []byte(name))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if p, _, err := r.Open(name, v); err != nil || string(p) != name {
+					t.Errorf("Open = %q, %v", p, err)
+					return
+				}
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	if got := r.Seals("k2"); got != 800 {
+		t.Fatalf("Seals = %d; want 800", got)
+	}
+}
+
+// TestManyNames goes past the per-key cipher cache: uncached names still
+// seal and open.
+func TestManyNames(t *testing.T) {
+	r := testRing(t, "k1")
+	for i := range maxCachedNames + 10 {
+		name := "cookie" + strings.Repeat("x", i)
+		v := mustSeal(t, r, name, []byte("p"))
+		if _, _, err := r.Open(name, v); err != nil {
+			t.Fatalf("name %d: %v", i, err)
+		}
+	}
+	if n := len(r.keys[0].ciphers); n != maxCachedNames {
+		t.Fatalf("cache holds %d names; want %d", n, maxCachedNames)
+	}
+}
