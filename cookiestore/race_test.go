@@ -1,0 +1,5 @@
+//go:build race
+
+package cookiestore
+
+const raceEnabled = true
