@@ -52,6 +52,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./csrf/
 	$(GO) test -run '^$$' -fuzz '^FuzzSessionless$$' -fuzztime $(FUZZTIME) ./csrf/
 	$(GO) test -run '^$$' -fuzz '^FuzzVerifyProof$$' -fuzztime $(FUZZTIME) ./dbsc/
+	$(GO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) ./cookiestore/
 
 # About 15 minutes. Writes bench/out/: the raw outputs, benchstat's tables
 # and the load test's markdown, from which BENCHMARKS.md's tables are taken.
