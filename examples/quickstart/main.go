@@ -20,7 +20,7 @@ func main() {
 }
 
 func newApp() (http.Handler, error) {
-	store := memstore.New(memstore.Options{})        // or sqlitestore, redisstore, pgstore, ...
+	store := memstore.New()                          // or sqlitestore, redisstore, pgstore, ...
 	mgr, err := session.New(store, session.Config{}) // the zero Config is the secure default
 	if err != nil {
 		return nil, err
