@@ -373,11 +373,22 @@ func Token(ctx context.Context) (string, error) {
 	return st.token, nil
 }
 
-// clientOf describes the client for the devices list.
-func clientOf(r *http.Request) (addr, userAgent string) {
-	addr = r.RemoteAddr
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		addr = host
+// client describes the request's client for the devices list and the
+// client-change check.
+func (st *state) client() (addr, userAgent string) { return clientOf(st.r, st.m.cfg.ClientAddr) }
+
+// clientOf describes the client of r, its address from addrOf when set.
+func clientOf(r *http.Request, addrOf func(*http.Request) string) (addr, userAgent string) {
+	if addrOf != nil {
+		addr = addrOf(r)
+	} else {
+		addr = r.RemoteAddr
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			addr = host
+		}
+	}
+	if len(addr) > 64 {
+		addr = addr[:64] // an address, not a place for a client's text
 	}
 	userAgent = r.UserAgent()
 	if len(userAgent) > 256 {

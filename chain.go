@@ -210,7 +210,7 @@ func (st *state) commitRenew() error {
 		base := st.rec
 		token, id := newToken()
 		next := st.build(base, id, 1)
-		next.ClientAddr, next.UserAgent = clientOf(st.r)
+		next.ClientAddr, next.UserAgent = st.client()
 		if err := m.ops.Commit(ctx, next, 0); err != nil {
 			st.cleanup(id) // the create may have landed though its reply was lost
 			return st.storeErr("commit", err)

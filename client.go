@@ -62,7 +62,7 @@ func (st *state) checkClient(rec *Record) bool {
 	if rec.Subject == "" && !rec.ClientLocked {
 		return true
 	}
-	addr, ua := clientOf(st.r)
+	addr, ua := st.client()
 	if !clientChanged(rec, addr, ua) {
 		return true
 	}

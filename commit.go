@@ -139,14 +139,14 @@ func (st *state) build(base *Record, id string, version uint64) *Record {
 		rec.ClientLocked = base.ClientLocked
 	} else {
 		rec.Created = now
-		rec.ClientAddr, rec.UserAgent = clientOf(st.r)
+		rec.ClientAddr, rec.UserAgent = st.client()
 	}
 	if st.meta.subject != nil {
 		rec.Subject = *st.meta.subject
 	}
 	if st.meta.login {
 		rec.AuthTime = now
-		rec.ClientAddr, rec.UserAgent = clientOf(st.r)
+		rec.ClientAddr, rec.UserAgent = st.client()
 		rec.ClientLocked = false
 	}
 	if st.meta.persistent != nil {
@@ -188,10 +188,10 @@ func (st *state) checkSize(vals []Value) error {
 	if st.rec != nil {
 		r.Subject, r.ClientAddr, r.UserAgent = st.rec.Subject, st.rec.ClientAddr, st.rec.UserAgent
 	} else {
-		r.ClientAddr, r.UserAgent = clientOf(st.r)
+		r.ClientAddr, r.UserAgent = st.client()
 	}
 	if st.meta.login || st.meta.subject != nil || st.renew {
-		r.ClientAddr, r.UserAgent = clientOf(st.r) // a new ID records the client that got it
+		r.ClientAddr, r.UserAgent = st.client() // a new ID records the client that got it
 	}
 	if st.meta.subject != nil {
 		r.Subject = *st.meta.subject

@@ -53,6 +53,15 @@ type Config struct {
 	// never loads a session again. Default 1 minute.
 	RenewGrace time.Duration
 
+	// ClientAddr returns the address of a request's client, which the
+	// session records for the devices list and compares for
+	// Config.ClientChange. Default: the host of r.RemoteAddr. Behind a
+	// reverse proxy, return the address the proxy forwarded, believed only
+	// when the request comes from the proxy (ratelimit.TrustedProxies does
+	// that), so that the devices list, the client-change check and the rate
+	// limits agree on one address.
+	ClientAddr func(r *http.Request) string
+
 	// MaxRecordBytes bounds the size of a session as the stores keep it
 	// (values, keys and metadata, encoded). A Put or Update that would
 	// exceed it returns an error wrapping ErrTooLarge and changes nothing; a

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -303,5 +304,34 @@ func TestRequireLogin(t *testing.T) {
 	})
 	if resp, _ := e.get("/account"); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("store down: %d; want 503", resp.StatusCode)
+	}
+}
+
+// Config.ClientAddr is the one definition of the client's address: the
+// devices list records it and the client-change check compares it.
+func TestClientAddrHook(t *testing.T) {
+	cfg := session.Config{
+		ClientAddr:   func(r *http.Request) string { return r.Header.Get("X-Test-Client") },
+		ClientChange: session.ClientChangeDestroy,
+	}
+	e := newEnv(t, cfg, accountRoutes())
+	from := func(addr, path string) string {
+		req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
+		req.Header.Set("X-Test-Client", addr)
+		resp, err := e.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	from("198.51.100.7", "/login?u=alice")
+	var list []session.Metadata
+	if err := json.Unmarshal([]byte(from("198.51.100.7", "/devices")), &list); err != nil || len(list) != 1 || list[0].ClientAddr != "198.51.100.7" {
+		t.Fatalf("devices = %+v, %v; want one, from 198.51.100.7", list, err)
+	}
+	if body := from("203.0.113.9", "/info"); !strings.Contains(body, `"Subject":""`) {
+		t.Fatalf("a request from another address, as Config.ClientAddr tells it, kept the login: %s", body)
 	}
 }

@@ -102,7 +102,7 @@ func LogEvents(logger *slog.Logger) func(context.Context, Event) {
 			attrs = append(attrs, slog.String("subject", e.Subject))
 		}
 		if e.Request != nil {
-			addr, _ := clientOf(e.Request)
+			addr, _ := clientOf(e.Request, nil)
 			attrs = append(attrs, slog.String("client", addr))
 		}
 		if e.Err != nil {
