@@ -52,3 +52,20 @@ func TestAttackOpenBadNameNotInvalid(t *testing.T) {
 		}
 	}
 }
+
+// A KeyRing that no constructor made has no key: sealing is an error, and
+// nothing panics.
+func TestZeroKeyRing(t *testing.T) {
+	var r KeyRing
+	if _, err := r.Seal("s", []byte("x")); err == nil {
+		t.Error("Seal on an empty ring succeeded")
+	}
+	if _, err := r.SealChunks("s", []byte("x"), 2); err == nil {
+		t.Error("SealChunks on an empty ring succeeded")
+	}
+	if _, _, err := r.Open("s", "v1.k1.AAAA"); err == nil {
+		t.Error("Open on an empty ring succeeded")
+	}
+	_ = r.Primary()
+	_ = r.NeedsReseal("k1")
+}

@@ -40,6 +40,9 @@ func (r *KeyRing) SealChunks(name string, payload []byte, maxChunks int) ([]stri
 	if maxChunks < 1 || maxChunks > MaxChunks {
 		return nil, fmt.Errorf("cookiestore: maxChunks %d: want 1 to %d", maxChunks, MaxChunks)
 	}
+	if len(r.keys) == 0 {
+		return nil, errNoKeys
+	}
 	p := r.keys[0]
 	n, capacity := 0, 0
 	for n < maxChunks {
@@ -83,9 +86,13 @@ func (r *KeyRing) OpenChunks(name string, chunks []string) (payload []byte, keyI
 	if n == 0 || len(chunks) < n {
 		return nil, "", errChunks
 	}
+	// SealChunks fills every chunk but the last to the brim: insist on it,
+	// so that moving bytes between chunks (a second spelling of one value,
+	// or a chunk beyond the size bound) does not open.
 	size := 0
-	for _, c := range chunks[:n] {
-		if c == "" {
+	for i, c := range chunks[:n] {
+		full := MaxCookieBytes - len(ChunkName(name, i)) - 1
+		if c == "" || len(c) > full || (i < n-1 && len(c) != full) {
 			return nil, "", errChunks
 		}
 		size += len(c)

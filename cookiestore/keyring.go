@@ -99,7 +99,12 @@ func (r *KeyRing) byID(id string) *key {
 }
 
 // Primary returns the id of the key Seal uses.
-func (r *KeyRing) Primary() string { return r.keys[0].id }
+func (r *KeyRing) Primary() string {
+	if len(r.keys) == 0 {
+		return ""
+	}
+	return r.keys[0].id
+}
 
 // IDs returns the key ids of the ring, primary first.
 func (r *KeyRing) IDs() []string {
@@ -114,7 +119,7 @@ func (r *KeyRing) IDs() []string {
 // keyID was sealed with a key other than the primary, so the caller should
 // seal it again on its next write (which moves live sessions off a key
 // before it is retired).
-func (r *KeyRing) NeedsReseal(keyID string) bool { return keyID != r.keys[0].id }
+func (r *KeyRing) NeedsReseal(keyID string) bool { return keyID != r.Primary() }
 
 // Seals returns how many values the key called id has sealed through this
 // ring in this process (0 for an unknown id). The count is per process and

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,8 +57,12 @@ var (
 	ErrKeyExhausted = errors.New("cookiestore: primary key has reached its 2^32 seal budget; rotate keys")
 
 	// ErrCookieName is returned for a cookie name that is empty, longer than
-	// 256 bytes or not an RFC 6265 token.
+	// 256 bytes or not an RFC 6265 token. Open and OpenChunks wrap it in
+	// ErrInvalid as well.
 	ErrCookieName = errors.New("cookiestore: invalid cookie name")
+
+	// errNoKeys: a KeyRing not made by NewKeyRing or a loader.
+	errNoKeys = errors.New("cookiestore: the key ring holds no key (make it with NewKeyRing, ParseKeyRing or a loader)")
 )
 
 var (
@@ -185,6 +190,9 @@ func (r *KeyRing) Seal(name string, payload []byte) (string, error) {
 	if !validName(name) {
 		return "", ErrCookieName
 	}
+	if len(r.keys) == 0 {
+		return "", errNoKeys
+	}
 	p := r.keys[0]
 	if len(name)+1+sealedLen(p.id, 1, len(payload)) > MaxCookieBytes {
 		return "", ErrTooLarge
@@ -254,7 +262,9 @@ func (r *KeyRing) Open(name, value string) (payload []byte, keyID string, err er
 // must declare chunks cookies, and opens it.
 func (r *KeyRing) open(name, value string, chunks int) ([]byte, string, error) {
 	if !validName(name) {
-		return nil, "", ErrCookieName
+		// Still a value that does not open: callers treat ErrInvalid as
+		// "no session" and must not answer 500 here.
+		return nil, "", fmt.Errorf("%w: %w", ErrInvalid, ErrCookieName)
 	}
 	// The base64 decoder skips CR and LF; refuse them so that no two
 	// different strings open to the same value.
