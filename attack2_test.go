@@ -214,18 +214,7 @@ func TestAttackSlowRequestAfterRenewGraceDiscardsAndLogsOut(t *testing.T) {
 	e := newEnv(t, session.Config{}, slowApp(loaded, release))
 	e.get("/login?u=alice")
 	old := e.token(e.client)
-	done := make(chan *http.Response, 1)
-	go func() {
-		req, _ := http.NewRequest("GET", e.srv.URL+"/slow", nil)
-		req.Header.Set("Cookie", "__Host-session="+old)
-		resp, err := e.srv.Client().Do(req)
-		if err != nil {
-			done <- nil
-			return
-		}
-		resp.Body.Close()
-		done <- resp
-	}()
+	done := e.inBackground("/slow", old)
 	<-loaded
 	e.get("/renew")
 	e.clock.Advance(e.mgr.Config().RenewGrace + time.Second) // well within the idle timeout

@@ -185,18 +185,7 @@ func TestAttackSlowRequestPastLoadedDeadlineDiscardsAndLogsOut(t *testing.T) {
 	e.get("/login?u=alice")
 	e.clock.Advance(58 * time.Minute)
 	old := e.token(e.client)
-	done := make(chan *http.Response, 1)
-	go func() {
-		req, _ := http.NewRequest("GET", e.srv.URL+"/slow", nil)
-		req.Header.Set("Cookie", "__Host-session="+old)
-		resp, err := e.srv.Client().Do(req)
-		if err != nil {
-			done <- nil
-			return
-		}
-		resp.Body.Close()
-		done <- resp
-	}()
+	done := e.inBackground("/slow", old)
 	<-loaded
 	if resp, _ := e.get("/renew"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("setup: renew answered %d", resp.StatusCode)

@@ -212,3 +212,22 @@ func newMem(t *testing.T) *memstore.Store {
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+// inBackground sends GET path with the session token tok on a goroutine of
+// its own; the channel yields its response (body closed), or nil if the
+// request failed.
+func (e *env) inBackground(path, tok string) <-chan *http.Response {
+	done := make(chan *http.Response, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
+		req.Header.Set("Cookie", "__Host-session="+tok)
+		resp, err := e.srv.Client().Do(req)
+		if err != nil {
+			done <- nil
+			return
+		}
+		resp.Body.Close()
+		done <- resp
+	}()
+	return done
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/csrf"
 	"github.com/sessionkit/session/forwardauth"
+	"github.com/sessionkit/session/internal/httpserver"
 	"github.com/sessionkit/session/ratelimit"
 	"github.com/sessionkit/session/ratelimit/redislimit"
 	"github.com/sessionkit/session/sessionprom"
@@ -416,30 +417,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "sessiond listening on http://%s\n", ln.Addr())
 	log.Info("listening", "addr", ln.Addr().String(), "store", storeurl.Redact(cfg.store), "users", cfg.users,
 		"login_url", cfg.loginURL, "rules", len(cfg.rules))
-	hs := &http.Server{
-		Handler:           srv.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil {
-		hs.Close()
-	}
-	<-served
-	log.Info("stopped")
-	return nil
+	return httpserver.Run(ctx, ln, srv.handler, log)
 }
 
 // healthz answers 200 when the store answers: a random ID must come back

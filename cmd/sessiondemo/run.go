@@ -22,6 +22,7 @@ import (
 
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/csrf"
+	"github.com/sessionkit/session/internal/httpserver"
 	"github.com/sessionkit/session/ratelimit"
 	"github.com/sessionkit/session/ratelimit/redislimit"
 	"github.com/sessionkit/session/sessionprom"
@@ -185,32 +186,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			"put TLS in front, or pass -insecure-cookie for plain-HTTP development on another host")
 	}
 
-	srv := &http.Server{
-		Handler:           a.routes(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancelShutdown()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		srv.Close()
-		log.Warn("shutdown did not finish in time; connections closed", "err", err)
-	}
-	<-served
-	log.Info("stopped")
-	return nil
+	return httpserver.Run(ctx, ln, a.routes(), log)
 }
 
 // newApp wires the session managers, CSRF protection, rate limits and
